@@ -118,7 +118,7 @@ func TestSymbolicShapes(t *testing.T) {
 	g := export.NewGraph("sym")
 	x := g.Input("x", export.Float64, export.S("b", "t", 4))
 	w := g.Input("w", export.Float64, export.S(4, 3))
-	h := g.MatMul(x, w)                                        // [b,t,3]
+	h := g.MatMul(x, w)                                       // [b,t,3]
 	s := g.Slice(h, []int64{0}, []int64{-1}, []int64{1}, nil) // [b,t[0:-1],3]
 	lp := g.LogSoftmax(s, -1)
 	loss := g.ReduceMean(g.Reshape(lp, -1), nil, false)
