@@ -73,6 +73,9 @@ func (g *Graph) Relu(x *Value) *Value       { return g.unary("Relu", x) }
 func (g *Graph) Identity(x *Value) *Value   { return g.unary("Identity", x) }
 func (g *Graph) Not(x *Value) *Value        { return g.unary("Not", x) }
 func (g *Graph) Sign(x *Value) *Value       { return g.unary("Sign", x) }
+func (g *Graph) Cos(x *Value) *Value        { return g.unary("Cos", x) }
+func (g *Graph) Sin(x *Value) *Value        { return g.unary("Sin", x) }
+func (g *Graph) Erf(x *Value) *Value        { return g.unary("Erf", x) }
 func (g *Graph) IsNaN(x *Value) *Value {
 	return g.addNode("IsNaN", "", []*Value{x}, nil, []outSpec{{Bool, x.shape}}).Outputs[0]
 }

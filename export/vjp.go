@@ -53,6 +53,10 @@ func ruleFor(op string) (vjpRule, bool) {
 		return unaryRule(func(g *Graph, x, y, dy *Value) *Value {
 			return g.Mul(dy, g.Mul(g.ScalarLike(x, 2/math.Sqrt(math.Pi)), g.Exp(g.Neg(g.Mul(x, x)))))
 		}), true
+	case "Cos":
+		return unaryRule(func(g *Graph, x, y, dy *Value) *Value { return g.Neg(g.Mul(dy, g.Sin(x))) }), true
+	case "Sin":
+		return unaryRule(func(g *Graph, x, y, dy *Value) *Value { return g.Mul(dy, g.Cos(x)) }), true
 	case "Identity":
 		return unaryRule(func(g *Graph, x, y, dy *Value) *Value { return dy }), true
 	case "Cast":

@@ -43,6 +43,8 @@ func TestVJPFiniteDifferences(t *testing.T) {
 		{"Log", []exporttest.Input{pos("a", 2, 3)}, func(g G, x []X) X { return g.Log(x[0]) }},
 		{"Sqrt", []exporttest.Input{pos("a", 2, 3)}, func(g G, x []X) X { return g.Sqrt(x[0]) }},
 		{"Reciprocal", []exporttest.Input{pos("a", 2, 3)}, func(g G, x []X) X { return g.Reciprocal(x[0]) }},
+		{"Cos", []exporttest.Input{in("a", 2, 3)}, func(g G, x []X) X { return g.Cos(x[0]) }},
+		{"Sin", []exporttest.Input{in("a", 2, 3)}, func(g G, x []X) X { return g.Sin(x[0]) }},
 		{"Sigmoid", []exporttest.Input{in("a", 2, 3)}, func(g G, x []X) X { return g.Sigmoid(x[0]) }},
 		{"Tanh", []exporttest.Input{in("a", 2, 3)}, func(g G, x []X) X { return g.Tanh(x[0]) }},
 		{"Abs", []exporttest.Input{pos("a", 5)}, func(g G, x []X) X { return g.Abs(g.Neg(x[0])) }},

@@ -1,0 +1,33 @@
+# pz — reinforcement active pretraining with ONNX Runtime.
+# `make demo` runs the main job on the embedded defaults; `make test` the tests.
+GO      ?= go
+BIN     := bin/pz
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Benchmarks: `make bench BENCH=MatMul PKG=./export/ort/` narrows them.
+BENCH   ?= .
+PKG     ?= ./...
+
+.PHONY: setup build test demo bench vet fmt clean
+
+setup: ## fetch and verify the ONNX Runtime CPU library into .cache/ort
+	bash scripts/setup-ort.sh
+
+build: ## build bin/pz
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pz
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test: setup vet ## run every test (needs the ORT library: setup does it)
+	$(GO) test -count=1 -timeout 15m ./...
+
+demo: setup build ## the main job on the embedded defaults
+	./$(BIN) demo
+
+bench: setup ## Go benchmarks (figures are read, never asserted)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKG)
+
+clean:
+	rm -rf bin

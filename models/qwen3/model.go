@@ -1,0 +1,275 @@
+// Package qwen3 is the dense Qwen3 decoder (and, since they differ only in
+// flags of the config, Qwen2/Qwen2.5 and Llama-style decoders) written once
+// with the pz/export graph builder. One definition emits two flavours:
+//
+//   - the train graph (forward.go): the full-sequence forward pass giving
+//     per-token log-probs of given targets (and entropy), built from
+//     differentiable standard ops so export's autodiff can derive gradients;
+//   - the decode graph (decode.go): batched prefill and incremental decode
+//     with an explicit KV cache (past_key_values.* in, present.* out), whose
+//     bookkeeping lives in Go.
+//
+// The layer code below reads like the architecture: RMSNorm → attention
+// (q/k RMSNorm per head before rotate-half RoPE, grouped-query attention,
+// causal + padding mask) → residual → RMSNorm → SwiGLU MLP → residual; a
+// final norm and a tied or untied lm_head. MoE variants will be types
+// beside Layer's MLP, not flags threaded through it.
+package qwen3
+
+import (
+	"fmt"
+	"math"
+
+	"pz/export"
+	"pz/models"
+)
+
+// WeightSource supplies a weight to a graph under its Hugging Face name:
+// as a graph input (weights owned by Go and fed every run, so updates need
+// no rebuild) or as an initializer (stored in the model, prepacked by ORT).
+type WeightSource func(g *export.Graph, name string, shape []int64) *export.Value
+
+// WeightsAsInputs makes every weight a graph input of dtype dt.
+func WeightsAsInputs(dt export.DType) WeightSource {
+	return func(g *export.Graph, name string, shape []int64) *export.Value {
+		return g.Input(name, dt, export.StaticShape(shape))
+	}
+}
+
+// WeightsAsInitializers stores weights in the graph from a map of float32
+// tensors keyed by HF name.
+func WeightsAsInitializers(w map[string][]float32) WeightSource {
+	return func(g *export.Graph, name string, shape []int64) *export.Value {
+		data, ok := w[name]
+		if !ok {
+			panic(&export.Error{Msg: fmt.Sprintf("weight %s is missing", name)})
+		}
+		return g.Initializer(name, export.TensorF32(shape, data))
+	}
+}
+
+// Linear is y = x·Wᵀ (+ b), with W stored as HF does: [out, in].
+type Linear struct {
+	W, B *export.Value
+}
+
+// Forward applies the projection.
+func (l Linear) Forward(g *export.Graph, x *export.Value) *export.Value {
+	y := g.MatMul(x, g.Transpose(l.W, 1, 0))
+	if l.B != nil {
+		y = g.Add(y, l.B)
+	}
+	return y
+}
+
+// RMSNorm is x / sqrt(mean(x²) + eps) · w over the last axis.
+type RMSNorm struct {
+	W   *export.Value
+	Eps float64
+}
+
+// Forward normalises x over its last axis.
+func (n RMSNorm) Forward(g *export.Graph, x *export.Value) *export.Value {
+	ms := g.ReduceMean(g.Mul(x, x), []int64{-1}, true)
+	inv := g.Reciprocal(g.Sqrt(g.Add(ms, g.ScalarLike(x, n.Eps))))
+	return g.Mul(g.Mul(x, inv), n.W)
+}
+
+// Attention is grouped-query self-attention with optional q/k norms.
+type Attention struct {
+	Q, K, V, O   Linear
+	QNorm, KNorm *RMSNorm // Qwen3 only
+	Heads        int
+	KVHeads      int
+	HeadDim      int
+}
+
+// MLP is the SwiGLU feed-forward block: down(silu(gate(x)) · up(x)).
+type MLP struct {
+	Gate, Up, Down Linear
+}
+
+// Forward applies the MLP.
+func (m MLP) Forward(g *export.Graph, x *export.Value) *export.Value {
+	gate := m.Gate.Forward(g, x)
+	silu := g.Mul(gate, g.Sigmoid(gate))
+	return m.Down.Forward(g, g.Mul(silu, m.Up.Forward(g, x)))
+}
+
+// Layer is one decoder block.
+type Layer struct {
+	AttnNorm RMSNorm
+	Attn     Attention
+	MLPNorm  RMSNorm
+	MLP      MLP
+}
+
+// Model is the decoder with its weights bound to one graph.
+type Model struct {
+	Config *models.Config
+	Embed  *export.Value // [vocab, hidden]
+	Layers []Layer
+	Norm   RMSNorm
+	LMHead *export.Value // [vocab, hidden]; the embedding when tied
+	// Params lists the weights in the order of Config.TensorSpecs.
+	Params []*export.Value
+	dtype  export.DType
+}
+
+// Bind creates the model's weights in g through src, in TensorSpecs order.
+func Bind(g *export.Graph, cfg *models.Config, dt export.DType, src WeightSource) *Model {
+	m := &Model{Config: cfg, dtype: dt}
+	w := map[string]*export.Value{}
+	for _, s := range cfg.TensorSpecs() {
+		v := src(g, s.Name, s.Shape)
+		if v.DType() != dt {
+			v = g.Cast(v, dt)
+		}
+		w[s.Name] = v
+		m.Params = append(m.Params, v)
+	}
+	lin := func(p string, bias bool) Linear {
+		l := Linear{W: w[p+".weight"]}
+		if bias {
+			l.B = w[p+".bias"]
+		}
+		return l
+	}
+	eps := cfg.RMSNormEps
+	m.Embed = w["model.embed_tokens.weight"]
+	for i := range cfg.NumHiddenLayers {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		a := Attention{
+			Q: lin(p+"self_attn.q_proj", cfg.QKVBias()), K: lin(p+"self_attn.k_proj", cfg.QKVBias()),
+			V: lin(p+"self_attn.v_proj", cfg.QKVBias()), O: lin(p+"self_attn.o_proj", cfg.OBias()),
+			Heads: cfg.NumAttentionHeads, KVHeads: cfg.NumKeyValueHeads, HeadDim: cfg.HeadDim,
+		}
+		if cfg.QKNorm() {
+			a.QNorm = &RMSNorm{W: w[p+"self_attn.q_norm.weight"], Eps: eps}
+			a.KNorm = &RMSNorm{W: w[p+"self_attn.k_norm.weight"], Eps: eps}
+		}
+		m.Layers = append(m.Layers, Layer{
+			AttnNorm: RMSNorm{W: w[p+"input_layernorm.weight"], Eps: eps},
+			Attn:     a,
+			MLPNorm:  RMSNorm{W: w[p+"post_attention_layernorm.weight"], Eps: eps},
+			MLP:      MLP{Gate: lin(p+"mlp.gate_proj", false), Up: lin(p+"mlp.up_proj", false), Down: lin(p+"mlp.down_proj", false)},
+		})
+	}
+	m.Norm = RMSNorm{W: w["model.norm.weight"], Eps: eps}
+	if cfg.TieWordEmbeddings {
+		m.LMHead = m.Embed
+	} else {
+		m.LMHead = w["lm_head.weight"]
+	}
+	return m
+}
+
+// invFreq is RoPE's inverse frequencies 1/θ^(2i/d), with linear scaling
+// applied (positions divided by the factor). Computed in float64 in Go.
+func invFreq(cfg *models.Config) ([]float64, error) {
+	d := cfg.HeadDim
+	f := make([]float64, d/2)
+	for i := range f {
+		f[i] = 1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(d))
+	}
+	if rs := cfg.RopeScaling; rs != nil {
+		switch rs.Type {
+		case "linear":
+			for i := range f {
+				f[i] /= rs.Factor
+			}
+		default:
+			return nil, fmt.Errorf("rope_scaling type %q is not implemented in the graph yet", rs.Type)
+		}
+	}
+	return f, nil
+}
+
+// rope computes cos and sin of shape [b, 1, t, headDim] from position ids
+// [b, t] (HF layout: the half-frequencies repeated twice).
+func (m *Model) rope(g *export.Graph, pos *export.Value) (cos, sin *export.Value) {
+	f, err := invFreq(m.Config)
+	if err != nil {
+		panic(&export.Error{Msg: err.Error()})
+	}
+	// Angles are formed in float32 (float64 for gradient checks) from
+	// integer positions, as transformers does in float32.
+	inv := m.constVec(g, f)
+	p := g.Unsqueeze(g.Cast(pos, m.dtype), -1) // [b,t,1]
+	ang := g.Mul(p, inv)                       // [b,t,d/2]
+	emb := g.Concat(-1, ang, ang)              // [b,t,d]
+	emb = g.Unsqueeze(emb, 1)                  // [b,1,t,d]
+	return g.Cos(emb), g.Sin(emb)
+}
+
+func (m *Model) constVec(g *export.Graph, v []float64) *export.Value {
+	if m.dtype == export.Float64 {
+		return g.Const(export.TensorF64([]int64{int64(len(v))}, v))
+	}
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return g.Cast(g.Const(export.TensorF32([]int64{int64(len(v))}, f)), m.dtype)
+}
+
+// rotateHalf maps x = [x1, x2] (halves of the last axis) to [-x2, x1].
+func rotateHalf(g *export.Graph, x *export.Value, d int) *export.Value {
+	h := g.Split(x, -1, int64(d/2), int64(d/2))
+	return g.Concat(-1, g.Neg(h[1]), h[0])
+}
+
+func applyRope(g *export.Graph, x, cos, sin *export.Value, d int) *export.Value {
+	return g.Add(g.Mul(x, cos), g.Mul(rotateHalf(g, x, d), sin))
+}
+
+// heads reshapes [b, t, n·d] to [b, n, t, d].
+func heads(g *export.Graph, x *export.Value, n, d int) *export.Value {
+	return g.Transpose(g.Reshape(x, 0, 0, int64(n), int64(d)), 0, 2, 1, 3)
+}
+
+// qkv projects x to rotated queries [b, h, t, d] and keys/values
+// [b, kvh, t, d], applying the per-head q/k norms before RoPE.
+func (a Attention) qkv(g *export.Graph, x, cos, sin *export.Value) (q, k, v *export.Value) {
+	q = g.Reshape(a.Q.Forward(g, x), 0, 0, int64(a.Heads), int64(a.HeadDim))
+	k = g.Reshape(a.K.Forward(g, x), 0, 0, int64(a.KVHeads), int64(a.HeadDim))
+	if a.QNorm != nil {
+		q = a.QNorm.Forward(g, q)
+		k = a.KNorm.Forward(g, k)
+	}
+	q = applyRope(g, g.Transpose(q, 0, 2, 1, 3), cos, sin, a.HeadDim)
+	k = applyRope(g, g.Transpose(k, 0, 2, 1, 3), cos, sin, a.HeadDim)
+	v = heads(g, a.V.Forward(g, x), a.KVHeads, a.HeadDim)
+	return q, k, v
+}
+
+// attend computes softmax(q·kᵀ/√d + mask)·v with grouped-query heads:
+// queries are viewed as [b, kvh, group, tq, d] and keys/values as
+// [b, kvh, 1, tk, d], so MatMul broadcasts each key head over its group
+// without copying it. allowed is a bool mask broadcastable to
+// [b, 1, 1, tq, tk]. The result is [b, tq, h·d].
+func (a Attention) attend(g *export.Graph, q, k, v, allowed *export.Value) *export.Value {
+	group := int64(a.Heads / a.KVHeads)
+	d := int64(a.HeadDim)
+	q5 := g.Reshape(q, 0, int64(a.KVHeads), group, -1, d)
+	k5 := g.Unsqueeze(k, 2)
+	v5 := g.Unsqueeze(v, 2)
+	scores := g.Mul(g.MatMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), g.ScalarLike(q, 1/math.Sqrt(float64(d))))
+	// A large finite negative rather than -inf: a query row with every key
+	// masked (padding) then gets uniform weights instead of NaN.
+	scores = g.Where(allowed, scores, g.ScalarLike(scores, -1e9))
+	ctx := g.MatMul(g.Softmax(scores, -1), v5)     // [b,kvh,group,tq,d]
+	ctx = g.Reshape(ctx, 0, int64(a.Heads), -1, d) // [b,h,tq,d]
+	ctx = g.Transpose(ctx, 0, 2, 1, 3)             // [b,tq,h,d]
+	return g.Reshape(ctx, 0, 0, int64(a.Heads)*d)  // [b,tq,h·d]
+}
+
+// embed looks up token embeddings.
+func (m *Model) embed(g *export.Graph, ids *export.Value) *export.Value {
+	return g.Gather(m.Embed, ids, 0)
+}
+
+// logits projects hidden states onto the vocabulary.
+func (m *Model) logits(g *export.Graph, h *export.Value) *export.Value {
+	return g.MatMul(h, g.Transpose(m.LMHead, 1, 0))
+}
