@@ -1,0 +1,663 @@
+// Package learn turns scored completions into gradient steps: it packs
+// sequences into micro-batches, runs the train graph (the model's forward
+// pass, the policy or next-token loss and their gradients, all one ONNX
+// graph) through ONNX Runtime, accumulates gradients in Go and applies the
+// optimizer graph. Weights and optimizer state are owned here, in Go.
+package learn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"pz/export"
+	rt "pz/export/ort"
+	"pz/models"
+	"pz/models/loss"
+	"pz/models/qwen3"
+)
+
+// Sample is one sequence to learn from: a prompt and a completion (the
+// tokens that get loss), with the rollout's values.
+type Sample struct {
+	PromptIDs     []int32
+	CompletionIDs []int32
+	// Advantage applies to every completion token.
+	Advantage float32
+	// OldLogProbs are the sampling policy's log-probs of the completion
+	// tokens (nil: recomputed by the learner).
+	OldLogProbs []float32
+	// RefLogProbs feed the optional KL term.
+	RefLogProbs []float32
+	// LossMask (optional) zeroes the loss of completion tokens.
+	LossMask      []int8
+	Step          int64
+	PolicyVersion int64
+}
+
+// Aggregation names how token losses are averaged.
+type Aggregation string
+
+// Loss aggregation modes (verl's names). The denominator is always taken
+// over the whole batch, never per micro-batch.
+const (
+	TokenMean           Aggregation = "token-mean"
+	SeqMeanTokenMean    Aggregation = "seq-mean-token-mean"
+	SeqMeanTokenSumNorm Aggregation = "seq-mean-token-sum-norm"
+)
+
+// Objective is the loss the learner optimises.
+type Objective string
+
+// Objectives.
+const (
+	GRPO      Objective = "grpo"       // clipped policy gradient
+	NextToken Objective = "next-token" // cross-entropy on completion tokens (pretraining)
+)
+
+// Options configures a Learner.
+type Options struct {
+	Objective   Objective
+	Optimizer   string // "adamw" or "sgd"
+	LR          float64
+	Schedule    string // "constant" or "cosine"
+	WarmupSteps int
+	TotalSteps  int     // cosine horizon
+	MinLRRatio  float64 // cosine floor as a fraction of LR
+	WeightDecay float64
+	MaxGradNorm float64 // 0: no clipping
+	Beta1       float64
+	Beta2       float64
+	Eps         float64
+	Momentum    float64 // SGD
+	Policy      loss.PolicyOptions
+	Aggregation Aggregation
+	// Horizon normalises seq-mean-token-sum-norm (the max response length).
+	Horizon int
+	// MicroBatchTokens caps padded tokens per micro-batch.
+	MicroBatchTokens int
+	// TISCap > 0 applies truncated importance sampling: when the learner
+	// recomputes old log-probs, each token's loss is weighted by
+	// min(exp(old_learner − old_rollout), TISCap).
+	TISCap float64
+	// RecomputeOld makes the learner compute old log-probs itself even when
+	// the rollout gave them (they then serve for TIS and the mismatch metric).
+	RecomputeOld   bool
+	IntraOpThreads int
+	// DType of the compute (Float32; Float64 for gradient tests).
+	DType export.DType
+}
+
+// Defaults fills unset options.
+func (o *Options) Defaults() {
+	if o.Objective == "" {
+		o.Objective = GRPO
+	}
+	if o.Optimizer == "" {
+		o.Optimizer = "adamw"
+	}
+	if o.Schedule == "" {
+		o.Schedule = "constant"
+	}
+	if o.Aggregation == "" {
+		o.Aggregation = TokenMean
+	}
+	if o.MicroBatchTokens <= 0 {
+		o.MicroBatchTokens = 4096
+	}
+	if o.Policy == (loss.PolicyOptions{}) {
+		o.Policy = loss.DefaultPolicy()
+	}
+	if o.Beta1 == 0 && o.Beta2 == 0 {
+		o.Beta1, o.Beta2 = 0.9, 0.999
+	}
+	if o.Eps == 0 {
+		o.Eps = 1e-8
+	}
+	if o.DType == 0 {
+		o.DType = export.Float32
+	}
+}
+
+func (o *Options) optimizer() (export.Optimizer, error) {
+	switch o.Optimizer {
+	case "adamw":
+		return export.AdamW{Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm, DType: o.DType}, nil
+	case "sgd":
+		return export.SGD{Momentum: o.Momentum, WeightDecay: o.WeightDecay, MaxGradNorm: o.MaxGradNorm, DType: o.DType}, nil
+	}
+	return nil, fmt.Errorf("optimizer %q (want adamw or sgd)", o.Optimizer)
+}
+
+// LRAt is the learning rate of optimizer step `step` (0-based): linear
+// warmup, then constant or cosine decay to MinLRRatio·LR at TotalSteps.
+func (o *Options) LRAt(step int64) float64 {
+	if o.WarmupSteps > 0 && step < int64(o.WarmupSteps) {
+		return o.LR * float64(step+1) / float64(o.WarmupSteps)
+	}
+	if o.Schedule != "cosine" || o.TotalSteps <= o.WarmupSteps {
+		return o.LR
+	}
+	p := float64(step-int64(o.WarmupSteps)) / float64(o.TotalSteps-o.WarmupSteps)
+	p = min(max(p, 0), 1)
+	floor := o.LR * o.MinLRRatio
+	return floor + (o.LR-floor)*0.5*(1+math.Cos(math.Pi*p))
+}
+
+// Metrics of one optimizer step.
+type Metrics struct {
+	Step       int64   `json:"step"`
+	LR         float64 `json:"lr"`
+	Loss       float64 `json:"loss"`
+	PGLoss     float64 `json:"pg_loss"`
+	ClipFrac   float64 `json:"clip_frac"`
+	ApproxKL   float64 `json:"approx_kl"`
+	KLLoss     float64 `json:"kl_loss,omitempty"`
+	Entropy    float64 `json:"entropy,omitempty"`
+	GradNorm   float64 `json:"grad_norm"`
+	Mismatch   float64 `json:"mismatch"` // mean exp(|Δ logp|) rollout vs learner (1 = none)
+	Tokens     int     `json:"tokens"`
+	Sequences  int     `json:"sequences"`
+	MicroBatch int     `json:"micro_batches"`
+	Skipped    string  `json:"skipped,omitempty"` // why the update was not applied
+	Seconds    float64 `json:"seconds"`
+	TokPerSec  float64 `json:"tokens_per_s"`
+}
+
+// ErrNonFinite marks a step whose loss or gradient was not finite; the
+// weights are left untouched.
+var ErrNonFinite = errors.New("non-finite loss or gradient")
+
+// Learner owns the weights and optimizer state of one model.
+type Learner struct {
+	rt      *rt.Runtime
+	cfg     *models.Config
+	opts    Options
+	specs   []models.TensorSpec
+	weights map[string][]float32
+	state   map[string]*rt.Tensor // optimizer slots and step
+	step    int64
+	train   *rt.Session
+	fwd     *rt.Session
+	opt     *rt.Session
+	optim   export.Optimizer
+}
+
+// New builds the train, forward and optimizer graphs for cfg. The learner
+// takes ownership of weights (it replaces the slices on every step; read
+// them back with Weights).
+func New(runtime *rt.Runtime, cfg *models.Config, weights map[string][]float32, opts Options) (*Learner, error) {
+	opts.Defaults()
+	o, err := opts.optimizer()
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Learner{rt: runtime, cfg: cfg, opts: opts, specs: cfg.TensorSpecs(), weights: weights, optim: o}
+	for _, s := range l.specs {
+		if _, ok := weights[s.Name]; !ok {
+			return nil, fmt.Errorf("learner: weight %s is missing", s.Name)
+		}
+	}
+	if err := l.build(); err != nil {
+		return nil, err
+	}
+	l.state = map[string]*rt.Tensor{export.StepName: rt.I64(nil, []int64{0})}
+	for _, sn := range o.Slots() {
+		for _, s := range l.specs {
+			l.state[export.SlotName(sn, s.Name)] = l.zeros(s.Shape)
+		}
+	}
+	return l, nil
+}
+
+func (l *Learner) zeros(shape []int64) *rt.Tensor {
+	if l.opts.DType == export.Float64 {
+		return rt.Zeros(rt.Float64, shape...)
+	}
+	return rt.Zeros(rt.Float32, shape...)
+}
+
+// Graph output names of the train graph.
+const gradPrefix = "grad/"
+
+func (l *Learner) build() error {
+	dt := l.opts.DType
+	withEntropy := l.opts.Policy.EntropyCoef > 0
+	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train"})
+	if err != nil {
+		return err
+	}
+	g := fw.G
+	var terms map[string]*export.Value
+	if l.opts.Objective == NextToken {
+		w := g.Input(loss.TokenWeights, dt, fw.LogProbs.Shape())
+		lv, err := loss.NextToken(g, fw.LogProbs, w)
+		if err != nil {
+			return err
+		}
+		terms = map[string]*export.Value{loss.Loss: lv}
+	} else {
+		in := loss.DeclareInputs(g, fw.LogProbs, fw.Entropy, l.opts.Policy)
+		terms, err = loss.Policy(g, in, l.opts.Policy)
+		if err != nil {
+			return err
+		}
+	}
+	grads, err := g.GradE(terms[loss.Loss], fw.Model.Params...)
+	if err != nil {
+		return fmt.Errorf("train graph gradients: %w", err)
+	}
+	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean} {
+		if v, ok := terms[name]; ok {
+			g.Output(name, v)
+		}
+	}
+	g.Output(qwen3.LogProbs, g.StopGradient(fw.LogProbs))
+	for i, s := range l.specs {
+		g.Output(gradPrefix+s.Name, grads[i])
+	}
+	if l.train, err = l.session(g, "train"); err != nil {
+		return err
+	}
+	// Forward-only graph for recomputing old log-probs.
+	ff, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward"})
+	if err != nil {
+		return err
+	}
+	ff.G.Output(qwen3.LogProbs, ff.LogProbs)
+	if l.fwd, err = l.session(ff.G, "learner_forward"); err != nil {
+		return err
+	}
+	params := make([]export.Param, len(l.specs))
+	for i, s := range l.specs {
+		params[i] = export.Param{Name: s.Name, DType: dt, Shape: s.Shape}
+	}
+	og, err := export.OptimizerGraph(l.optim, params)
+	if err != nil {
+		return err
+	}
+	l.opt, err = l.session(og, "optimizer")
+	return err
+}
+
+func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
+	m, err := g.Build()
+	if err != nil {
+		return nil, fmt.Errorf("%s graph: %w", name, err)
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%s graph: %w", name, err)
+	}
+	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads}
+	if l.opts.DType == export.Float64 {
+		// Extended fusions have float32-only kernels.
+		so.Optimization = rt.OptimizeBasic
+	}
+	s, err := l.rt.NewSession(b, so)
+	if err != nil {
+		return nil, fmt.Errorf("learner: %w", err)
+	}
+	return s, nil
+}
+
+// Close frees the sessions.
+func (l *Learner) Close() error {
+	for _, s := range []*rt.Session{l.train, l.fwd, l.opt} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	return nil
+}
+
+// Weights returns the current weights (do not modify).
+func (l *Learner) Weights() map[string][]float32 { return l.weights }
+
+// Config returns the model config.
+func (l *Learner) Config() *models.Config { return l.cfg }
+
+// StepCount is the number of optimizer steps applied.
+func (l *Learner) StepCount() int64 { return l.step }
+
+// Options returns the options in use.
+func (l *Learner) Options() Options { return l.opts }
+
+func (l *Learner) weightTensor(name string, shape []int64) *rt.Tensor {
+	w := l.weights[name]
+	if l.opts.DType == export.Float64 {
+		d := make([]float64, len(w))
+		for i, v := range w {
+			d[i] = float64(v)
+		}
+		return rt.F64(shape, d)
+	}
+	return rt.F32(shape, w)
+}
+
+// packed is one micro-batch in graph layout ([B, T], right-padded).
+type packed struct {
+	B, T                int
+	ids, pos, mask, tgt []int64
+	old, adv, w, ref    []float64
+	rows                []int // sample index per row
+	tokens              int
+}
+
+// weightsFor computes each completion token's aggregation weight over the
+// whole batch.
+func (l *Learner) weightsFor(batch []Sample) ([][]float64, int) {
+	ws := make([][]float64, len(batch))
+	total := 0
+	for i, s := range batch {
+		ws[i] = make([]float64, len(s.CompletionIDs))
+		for j := range s.CompletionIDs {
+			if s.LossMask == nil || s.LossMask[j] != 0 {
+				ws[i][j] = 1
+				total++
+			}
+		}
+	}
+	n := float64(len(batch))
+	for i := range batch {
+		cnt := 0.0
+		for _, v := range ws[i] {
+			cnt += v
+		}
+		for j := range ws[i] {
+			switch l.opts.Aggregation {
+			case TokenMean:
+				ws[i][j] /= float64(max(total, 1))
+			case SeqMeanTokenMean:
+				ws[i][j] /= max(cnt, 1) * n
+			case SeqMeanTokenSumNorm:
+				ws[i][j] /= float64(max(l.opts.Horizon, 1)) * n
+			}
+		}
+	}
+	return ws, total
+}
+
+// pack groups samples (in order) into micro-batches of at most
+// MicroBatchTokens padded tokens.
+func (l *Learner) pack(batch []Sample, ws [][]float64) []*packed {
+	var out []*packed
+	var cur []int
+	T := 0
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		p := &packed{B: len(cur), T: T, rows: cur}
+		n := p.B * T
+		p.ids, p.pos, p.mask, p.tgt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		p.old, p.adv, p.w, p.ref = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		for r, i := range cur {
+			s := batch[i]
+			seq := slices.Concat(s.PromptIDs, s.CompletionIDs)
+			P := len(s.PromptIDs)
+			for t := 0; t < len(seq)-1; t++ {
+				k := r*T + t
+				p.ids[k], p.pos[k], p.mask[k], p.tgt[k] = int64(seq[t]), int64(t), 1, int64(seq[t+1])
+				if j := t + 1 - P; j >= 0 {
+					p.adv[k] = float64(s.Advantage)
+					p.w[k] = ws[i][j]
+					if ws[i][j] != 0 {
+						p.tokens++
+					}
+					if s.OldLogProbs != nil {
+						p.old[k] = float64(s.OldLogProbs[j])
+					}
+					if s.RefLogProbs != nil {
+						p.ref[k] = float64(s.RefLogProbs[j])
+					}
+				}
+			}
+		}
+		out = append(out, p)
+		cur, T = nil, 0
+	}
+	for i, s := range batch {
+		n := len(s.PromptIDs) + len(s.CompletionIDs) - 1
+		if len(cur) > 0 && (len(cur)+1)*max(T, n) > l.opts.MicroBatchTokens {
+			flush()
+		}
+		cur = append(cur, i)
+		T = max(T, n)
+	}
+	flush()
+	return out
+}
+
+func (l *Learner) floatTensor(shape []int64, v []float64) *rt.Tensor {
+	if l.opts.DType == export.Float64 {
+		return rt.F64(shape, v)
+	}
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return rt.F32(shape, f)
+}
+
+func toF64(t *rt.Tensor) []float64 {
+	switch d := t.Data.(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, x := range d {
+			out[i] = float64(x)
+		}
+		return out
+	}
+	return nil
+}
+
+func (l *Learner) feeds(p *packed) map[string]*rt.Tensor {
+	sh := []int64{int64(p.B), int64(p.T)}
+	f := map[string]*rt.Tensor{
+		qwen3.InputIDs: rt.I64(sh, p.ids), qwen3.PositionIDs: rt.I64(sh, p.pos),
+		qwen3.AttentionMask: rt.I64(sh, p.mask), qwen3.TargetIDs: rt.I64(sh, p.tgt),
+	}
+	for _, s := range l.specs {
+		f[s.Name] = l.weightTensor(s.Name, s.Shape)
+	}
+	return f
+}
+
+// validate checks a batch against the model before any work is done.
+func (l *Learner) validate(batch []Sample) error {
+	V := int32(l.cfg.VocabSize)
+	for i, s := range batch {
+		if len(s.PromptIDs) == 0 || len(s.CompletionIDs) == 0 {
+			return fmt.Errorf("sample %d: empty prompt or completion", i)
+		}
+		for _, id := range slices.Concat(s.PromptIDs, s.CompletionIDs) {
+			if id < 0 || id >= V {
+				return fmt.Errorf("sample %d: token id %d outside the vocabulary [0, %d)", i, id, V)
+			}
+		}
+		n := len(s.CompletionIDs)
+		if s.OldLogProbs != nil && len(s.OldLogProbs) != n {
+			return fmt.Errorf("sample %d: %d old_logprobs for %d completion tokens", i, len(s.OldLogProbs), n)
+		}
+		if s.RefLogProbs != nil && len(s.RefLogProbs) != n {
+			return fmt.Errorf("sample %d: %d ref_logprobs for %d completion tokens", i, len(s.RefLogProbs), n)
+		}
+		if s.LossMask != nil && len(s.LossMask) != n {
+			return fmt.Errorf("sample %d: %d loss_mask values for %d completion tokens", i, len(s.LossMask), n)
+		}
+		if l.opts.Policy.KL != loss.KLNone && s.RefLogProbs == nil {
+			return fmt.Errorf("sample %d: the KL term needs ref_logprobs", i)
+		}
+	}
+	return nil
+}
+
+// recompute fills the learner's own log-probs of each micro-batch's tokens.
+func (l *Learner) recompute(ctx context.Context, p *packed) ([]float64, error) {
+	out, err := l.fwd.Run(ctx, l.feeds(p), qwen3.LogProbs)
+	if err != nil {
+		return nil, fmt.Errorf("recompute old log-probs: %w", err)
+	}
+	return toF64(out[qwen3.LogProbs]), nil
+}
+
+// Step applies one optimizer step over batch (which should hold no
+// filtered samples: they are not in the loss nor its denominator). A step
+// whose loss or gradient is not finite is skipped (weights untouched): the
+// returned error wraps ErrNonFinite and Metrics.Skipped says why.
+func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
+	start := time.Now()
+	m := Metrics{Step: l.step, LR: l.opts.LRAt(l.step), Sequences: len(batch)}
+	if len(batch) == 0 {
+		m.Skipped = "empty batch"
+		return m, nil
+	}
+	if err := l.validate(batch); err != nil {
+		return m, fmt.Errorf("learn step %d: %w", l.step, err)
+	}
+	ws, total := l.weightsFor(batch)
+	m.Tokens = total
+	mbs := l.pack(batch, ws)
+	m.MicroBatch = len(mbs)
+	acc := map[string][]float64{}
+	mismatchSum, mismatchN := 0.0, 0
+	for _, p := range mbs {
+		if err := ctx.Err(); err != nil {
+			return m, fmt.Errorf("learn step %d: %w", l.step, err)
+		}
+		needOld := l.opts.RecomputeOld
+		for _, i := range p.rows {
+			needOld = needOld || batch[i].OldLogProbs == nil
+		}
+		if needOld && l.opts.Objective == GRPO {
+			mine, err := l.recompute(ctx, p)
+			if err != nil {
+				return m, err
+			}
+			for r, i := range p.rows {
+				s := batch[i]
+				P := len(s.PromptIDs)
+				for j := range s.CompletionIDs {
+					k := r*p.T + P - 1 + j
+					if s.OldLogProbs != nil && l.opts.TISCap > 0 {
+						p.w[k] *= math.Min(math.Exp(mine[k]-float64(s.OldLogProbs[j])), l.opts.TISCap)
+					}
+					p.old[k] = mine[k]
+				}
+			}
+		}
+		sh := []int64{int64(p.B), int64(p.T)}
+		f := l.feeds(p)
+		f[loss.TokenWeights] = l.floatTensor(sh, p.w)
+		if l.opts.Objective == GRPO {
+			f[loss.OldLogProbs] = l.floatTensor(sh, p.old)
+			f[loss.Advantages] = l.floatTensor(sh, p.adv)
+			if l.opts.Policy.KL != loss.KLNone {
+				f[loss.RefLogProbs] = l.floatTensor(sh, p.ref)
+			}
+		}
+		out, err := l.train.Run(ctx, f)
+		if err != nil {
+			return m, fmt.Errorf("learn step %d: %w", l.step, err)
+		}
+		scalar := func(name string) float64 {
+			if t, ok := out[name]; ok {
+				return toF64(t)[0]
+			}
+			return 0
+		}
+		m.Loss += scalar(loss.Loss)
+		m.PGLoss += scalar(loss.PGLoss)
+		m.ClipFrac += scalar(loss.ClipFrac)
+		m.ApproxKL += scalar(loss.ApproxKL)
+		m.KLLoss += scalar(loss.KLLoss)
+		m.Entropy += scalar(loss.EntropyMean)
+		// Rollout/learner mismatch over tokens whose rollout log-probs we have.
+		lp := toF64(out[qwen3.LogProbs])
+		for r, i := range p.rows {
+			s := batch[i]
+			if s.OldLogProbs == nil {
+				continue
+			}
+			P := len(s.PromptIDs)
+			for j := range s.CompletionIDs {
+				mismatchSum += math.Exp(math.Abs(lp[r*p.T+P-1+j] - float64(s.OldLogProbs[j])))
+				mismatchN++
+			}
+		}
+		for _, s := range l.specs {
+			gv := toF64(out[gradPrefix+s.Name])
+			a := acc[s.Name]
+			if a == nil {
+				acc[s.Name] = gv
+				continue
+			}
+			for i := range a {
+				a[i] += gv[i]
+			}
+		}
+	}
+	if mismatchN > 0 {
+		m.Mismatch = mismatchSum / float64(mismatchN)
+	}
+	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
+		m.Skipped = "loss is not finite"
+		return m, fmt.Errorf("learn step %d: %w (loss %g)", l.step, ErrNonFinite, m.Loss)
+	}
+	if err := l.apply(ctx, acc, &m); err != nil {
+		return m, err
+	}
+	m.Seconds = time.Since(start).Seconds()
+	m.TokPerSec = float64(m.Tokens) / m.Seconds
+	return m, nil
+}
+
+// apply runs the optimizer graph on the accumulated gradients.
+func (l *Learner) apply(ctx context.Context, grads map[string][]float64, m *Metrics) error {
+	f := map[string]*rt.Tensor{}
+	for k, v := range l.state {
+		f[k] = v
+	}
+	for _, s := range l.specs {
+		f[s.Name] = l.weightTensor(s.Name, s.Shape)
+		f[export.GradName(s.Name)] = l.floatTensor(s.Shape, grads[s.Name])
+	}
+	f[export.LRName] = l.floatTensor(nil, []float64{m.LR})
+	out, err := l.opt.Run(ctx, f)
+	if err != nil {
+		return fmt.Errorf("learn step %d: optimizer: %w", l.step, err)
+	}
+	m.GradNorm = toF64(out[export.GradNormName])[0]
+	if math.IsNaN(m.GradNorm) || math.IsInf(m.GradNorm, 0) {
+		m.Skipped = "gradient is not finite"
+		return fmt.Errorf("learn step %d: %w (grad norm %g)", l.step, ErrNonFinite, m.GradNorm)
+	}
+	nw := make(map[string][]float32, len(l.specs))
+	for _, s := range l.specs {
+		switch d := out[export.UpdatedName(s.Name)].Data.(type) {
+		case []float32:
+			nw[s.Name] = d
+		case []float64:
+			w := make([]float32, len(d))
+			for i, x := range d {
+				w[i] = float32(x)
+			}
+			nw[s.Name] = w
+		}
+	}
+	for k := range l.state {
+		l.state[k] = out[export.UpdatedName(k)]
+	}
+	l.weights = nw
+	l.step++
+	return nil
+}
