@@ -180,6 +180,15 @@ func (l *Learner) Restore(dir string) (*TrainerState, error) {
 	defer f.Close()
 	for k, cur := range l.state {
 		if k == export.StepName {
+			raw, dt, _, err := f.Raw(k)
+			if err != nil || dt != safetensors.I64 || len(raw) != 8 {
+				return nil, fmt.Errorf("restore %s: optimizer step: want one int64 (%v)", dir, err)
+			}
+			var v int64
+			for j := range 8 {
+				v |= int64(raw[j]) << (8 * j)
+			}
+			l.state[k] = rt.I64(nil, []int64{v})
 			continue
 		}
 		switch cur.Data.(type) {
@@ -200,7 +209,6 @@ func (l *Learner) Restore(dir string) (*TrainerState, error) {
 			l.state[k] = rt.F64(cur.Shape, d)
 		}
 	}
-	l.state[export.StepName] = rt.I64(nil, []int64{st.Step})
 	l.step = st.Step
 	return st, nil
 }

@@ -1,8 +1,8 @@
 package learn
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"

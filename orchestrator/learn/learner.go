@@ -326,6 +326,11 @@ func (l *Learner) Config() *models.Config { return l.cfg }
 // StepCount is the number of optimizer steps applied.
 func (l *Learner) StepCount() int64 { return l.step }
 
+// SkipStep advances the step counter (and so the learning-rate schedule)
+// without an update, for a step that had nothing to learn from. The
+// optimizer's own step count, which drives bias correction, is unchanged.
+func (l *Learner) SkipStep() { l.step++ }
+
 // Options returns the options in use.
 func (l *Learner) Options() Options { return l.opts }
 
