@@ -2,7 +2,6 @@ package qwen3
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"testing"
 
@@ -219,5 +218,4 @@ func TestDecodeMatchesForward(t *testing.T) {
 		}
 		feeds[AttentionMask] = i64t(2, total, nm)
 	}
-	fmt.Sprint()
 }

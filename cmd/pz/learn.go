@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"pz/models"
+	"pz/models/loss"
+	"pz/orchestrator"
+	"pz/orchestrator/learn"
+)
+
+// learnFlags are the learner's hyperparameters, shared by learn, train and
+// pretrain.
+func learnFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "optimizer", Value: "adamw", Usage: "adamw or sgd"},
+		&cli.Float64Flag{Name: "lr", Value: 1e-6, Usage: "learning rate"},
+		&cli.StringFlag{Name: "schedule", Value: "constant", Usage: "constant or cosine"},
+		&cli.IntFlag{Name: "warmup-steps", Value: 0},
+		&cli.Float64Flag{Name: "min-lr-ratio", Value: 0, Usage: "cosine floor as a fraction of --lr"},
+		&cli.Float64Flag{Name: "weight-decay", Value: 0.01},
+		&cli.Float64Flag{Name: "max-grad-norm", Value: 1, Usage: "global-norm clipping (0: off)"},
+		&cli.Float64Flag{Name: "beta1", Value: 0.9},
+		&cli.Float64Flag{Name: "beta2", Value: 0.999},
+		&cli.Float64Flag{Name: "clip-low", Value: 0.2, Usage: "PPO ratio clip below 1"},
+		&cli.Float64Flag{Name: "clip-high", Value: 0.28, Usage: "PPO ratio clip above 1 (clip-higher)"},
+		&cli.Float64Flag{Name: "dual-clip", Value: 0, Usage: "dual-clip constant c > 1 (0: off)"},
+		&cli.StringFlag{Name: "kl", Value: "", Usage: "KL to ref_logprobs: k1, k2 or k3 (default off)"},
+		&cli.Float64Flag{Name: "kl-coef", Value: 0},
+		&cli.Float64Flag{Name: "entropy-coef", Value: 0, Usage: "entropy bonus coefficient (default off)"},
+		&cli.StringFlag{Name: "loss-agg", Value: string(learn.TokenMean), Usage: "token-mean, seq-mean-token-mean or seq-mean-token-sum-norm"},
+		&cli.IntFlag{Name: "loss-horizon", Value: 4096, Usage: "normaliser of seq-mean-token-sum-norm"},
+		&cli.IntFlag{Name: "micro-batch-tokens", Value: 4096, Usage: "padded tokens per micro-batch"},
+		&cli.Float64Flag{Name: "tis-cap", Value: 0, Usage: "truncated importance sampling cap (0: off)"},
+		&cli.BoolFlag{Name: "recompute-old", Usage: "recompute old log-probs with the learner even when the rollout gave them"},
+	}
+}
+
+func learnOptions(c *cli.Context, totalSteps int) learn.Options {
+	return learn.Options{
+		Optimizer: c.String("optimizer"), LR: c.Float64("lr"), Schedule: c.String("schedule"),
+		WarmupSteps: c.Int("warmup-steps"), TotalSteps: totalSteps, MinLRRatio: c.Float64("min-lr-ratio"),
+		WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"),
+		Beta1: c.Float64("beta1"), Beta2: c.Float64("beta2"),
+		Policy: loss.PolicyOptions{ClipLow: c.Float64("clip-low"), ClipHigh: c.Float64("clip-high"), DualClip: c.Float64("dual-clip"),
+			KL: loss.KLKind(c.String("kl")), KLCoef: c.Float64("kl-coef"), EntropyCoef: c.Float64("entropy-coef")},
+		Aggregation: learn.Aggregation(c.String("loss-agg")), Horizon: c.Int("loss-horizon"),
+		MicroBatchTokens: c.Int("micro-batch-tokens"), TISCap: c.Float64("tis-cap"), RecomputeOld: c.Bool("recompute-old"),
+		IntraOpThreads: c.Int("threads"),
+	}
+}
+
+func learnCommand() *cli.Command {
+	flags := append(ortFlags(), threadsFlag,
+		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder to start from"},
+		&cli.StringSliceFlag{Name: "in", Required: true, Usage: "trajectory files, globs or folders (Parquet or JSONL)"},
+		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for checkpoint-<step>/"},
+		&cli.IntFlag{Name: "mini-batches", Value: 1, Usage: "optimizer steps per rollout step"},
+		&cli.Int64Flag{Name: "max-staleness", Value: -1, Usage: "skip rows whose policy_version is more than K behind (-1: off)"},
+		&cli.IntFlag{Name: "keep-last", Value: 3},
+		&cli.IntFlag{Name: "save-every", Value: 0, Usage: "checkpoint every N optimizer steps (0: at the end)"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint under --out"},
+	)
+	flags = append(flags, learnFlags()...)
+	return &cli.Command{
+		Name:  "learn",
+		Usage: "GRPO gradient steps on trajectory files; writes HF checkpoints",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			rt, err := initRuntime(c)
+			if err != nil {
+				return err
+			}
+			start := c.String("model")
+			resumeFrom := ""
+			if c.Bool("resume") {
+				if resumeFrom, err = learn.Latest(c.String("out")); err != nil {
+					return err
+				}
+				if resumeFrom != "" {
+					start = resumeFrom
+				}
+			}
+			ck, err := models.LoadCheckpoint(start)
+			if err != nil {
+				return err
+			}
+			l, err := learn.New(rt, ck.Config, ck.Weights, learnOptions(c, 0))
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			var version int64
+			if resumeFrom != "" {
+				st, err := l.Restore(resumeFrom)
+				if err != nil {
+					return err
+				}
+				version = st.PolicyVersion
+			}
+			sum, err := orchestrator.LearnFiles(c.Context, l, orchestrator.LearnRunOptions{
+				Inputs: c.StringSlice("in"), Out: c.String("out"), MiniBatches: c.Int("mini-batches"),
+				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
+				TokenizerFrom: c.String("model"), Version: version,
+				OnStep: func(m learn.Metrics) {
+					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.6g grad_norm %.4g clip_frac %.3f mismatch %.4f tokens %d (%.0f tok/s)%s\n",
+						m.Step, m.Loss, m.GradNorm, m.ClipFrac, m.Mismatch, m.Tokens, m.TokPerSec, skipped(m.Skipped))
+				},
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "%d rows (%d filtered, %d stale), %d optimizer steps (%d skipped); checkpoint %s\n",
+				sum.Rows, sum.Filtered, sum.Stale, sum.Steps, sum.Skipped, sum.Checkpoint)
+			return nil
+		},
+	}
+}
+
+func skipped(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " SKIPPED: " + s
+}

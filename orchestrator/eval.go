@@ -1,0 +1,221 @@
+package orchestrator
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+
+	"pz/data"
+	"pz/orchestrator/sample"
+	"pz/orchestrator/stopwords"
+	"pz/orchestrator/task"
+)
+
+// Eval kinds: what was masked.
+const (
+	KindSingle  = "single"  // one word
+	KindMulti   = "multi"   // a span of 2-3 words
+	KindContent = "content" // one content word (not a stop word)
+)
+
+// EvalItem is one held-out question: a paragraph and the span to predict.
+type EvalItem struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+	Span string `json:"span"`
+	Kind string `json:"kind,omitempty"`
+}
+
+// MakeEvalSet draws n items of each kind from passages with a fixed seed,
+// so two checkpoints are compared on identical questions. Spans are whole
+// words that occur once in their paragraph (so the masked answer is
+// unambiguous).
+func MakeEvalSet(passages []data.Passage, n int, seed uint64) []EvalItem {
+	stop := stopwords.English()
+	var out []EvalItem
+	for ki, kind := range []string{KindSingle, KindMulti, KindContent} {
+		rng := rand.New(rand.NewPCG(seed, uint64(ki)))
+		order := rng.Perm(len(passages))
+		got := 0
+		for _, pi := range order {
+			if got >= n {
+				break
+			}
+			p := passages[pi]
+			ws := data.Words(p.Text)
+			if len(ws) < 8 {
+				continue
+			}
+			l := 1
+			if kind == KindMulti {
+				l = 2 + rng.IntN(2)
+			}
+			// A few tries per passage for a span that qualifies.
+			for try := 0; try < 8; try++ {
+				s := rng.IntN(len(ws) - l + 1)
+				span := p.Text[ws[s].Start:ws[s+l-1].End]
+				if kind == KindContent && stop.OnlyStopWords(span) {
+					continue
+				}
+				if m, why := task.ValidateMask(p.Text, span, task.MaskOptions{MaxOccurrences: 2, WordAligned: true}); why != task.Valid || m.Occurrences() != 1 {
+					continue
+				}
+				out = append(out, EvalItem{ID: p.ID, Text: p.Text, Span: span, Kind: kind})
+				got++
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ReadEvalItems reads a mask file: JSONL {"id", "text", "span"[, "kind"]}.
+func ReadEvalItems(path string) ([]EvalItem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read masks: %w", err)
+	}
+	defer f.Close()
+	var out []EvalItem
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var it EvalItem
+		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		if it.Text == "" || it.Span == "" {
+			return nil, fmt.Errorf("%s:%d: text and span are required", path, line)
+		}
+		if it.Kind == "" {
+			it.Kind = KindSingle
+			if len(data.Words(it.Span)) > 1 {
+				it.Kind = KindMulti
+			}
+		}
+		out = append(out, it)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read masks %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// KindResult is the accuracy on one kind of question, with a 95% Wilson
+// score interval.
+type KindResult struct {
+	N        int     `json:"n"`
+	Correct  int     `json:"correct"`
+	Accuracy float64 `json:"accuracy"`
+	Low      float64 `json:"ci95_low"`
+	High     float64 `json:"ci95_high"`
+	// Normalised accuracy (case and punctuation folded), logged alongside.
+	Normalised float64 `json:"normalised_accuracy"`
+	Unparsed   int     `json:"unparsed"`
+}
+
+// EvalReport is an evaluation's result per kind.
+type EvalReport struct {
+	Kinds map[string]*KindResult `json:"kinds"`
+}
+
+// Wilson is the 95% Wilson score interval of k successes in n trials.
+func Wilson(k, n int) (lo, hi float64) {
+	if n == 0 {
+		return 0, 0
+	}
+	const z = 1.959963984540054
+	p := float64(k) / float64(n)
+	nn := float64(n)
+	c := p + z*z/(2*nn)
+	d := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
+	den := 1 + z*z/nn
+	return (c - d) / den, (c + d) / den
+}
+
+// EvalOptions configure Evaluate.
+type EvalOptions struct {
+	Templates task.Templates
+	MaxTokens int
+}
+
+// Evaluate asks the engine each question with greedy decoding and scores
+// the last \boxed{} by exact match.
+func Evaluate(ctx context.Context, eng Engine, tok Tokenizer, items []EvalItem, o EvalOptions) (*EvalReport, error) {
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = 16
+	}
+	if o.Templates == (task.Templates{}) {
+		o.Templates = task.DefaultTemplates()
+	}
+	reqs := make([]GenRequest, len(items))
+	for i, it := range items {
+		m, why := task.ValidateMask(it.Text, it.Span, task.MaskOptions{})
+		if why != task.Valid {
+			return nil, fmt.Errorf("eval item %d (%s): span %q: %s", i, it.ID, it.Span, why)
+		}
+		masked := task.MaskParagraph(it.Text, m, true, nil)
+		reqs[i] = GenRequest{Prompt: tok.EncodeSpecial(o.Templates.PredictionPrompt(masked)), N: 1,
+			Sampling: sample.Options{}, MaxNewTokens: o.MaxTokens}
+	}
+	out, err := eng.Generate(ctx, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	rep := &EvalReport{Kinds: map[string]*KindResult{}}
+	for i, it := range items {
+		text, _ := tok.Decode(out[i].Completions[0].IDs)
+		v := task.Verify(text, it.Span)
+		k := rep.Kinds[it.Kind]
+		if k == nil {
+			k = &KindResult{}
+			rep.Kinds[it.Kind] = k
+		}
+		k.N++
+		if v.Strict {
+			k.Correct++
+		}
+		if v.Normalised {
+			k.Normalised++
+		}
+		if !v.Parsed {
+			k.Unparsed++
+		}
+	}
+	for _, k := range rep.Kinds {
+		k.Accuracy = float64(k.Correct) / float64(max(k.N, 1))
+		k.Normalised /= float64(max(k.N, 1))
+		k.Low, k.High = Wilson(k.Correct, k.N)
+	}
+	return rep, nil
+}
+
+// KindNames lists the kinds in report order.
+func (r *EvalReport) KindNames() []string {
+	var ks []string
+	for k := range r.Kinds {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b string) int { return kindRank(a) - kindRank(b) })
+	return ks
+}
+
+func kindRank(k string) int {
+	switch k {
+	case KindSingle:
+		return 0
+	case KindMulti:
+		return 1
+	case KindContent:
+		return 2
+	}
+	return 3
+}

@@ -1,0 +1,253 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"pz/data"
+	"pz/orchestrator/learn"
+	"pz/orchestrator/reward"
+	"pz/orchestrator/traj"
+)
+
+// TrainOptions configure the on-policy loop.
+type TrainOptions struct {
+	Out             string
+	Steps           int
+	Paragraphs      int // passages per step
+	CheckpointEvery int // steps; 0 = only at the end
+	KeepLast        int
+	EvalEvery       int // steps; 0 = never during training
+	// WriteTrajectories keeps each step's rollout as Parquet under
+	// Out/trajectories (the file hand-off pz learn reads).
+	WriteTrajectories bool
+	// GeneratorEntropyBonus is reward.Config.GeneratorEntropyBonus (applied
+	// by the learner's loss on generator rows).
+	TokenizerFrom string
+	Logger        *slog.Logger
+}
+
+// Passages is the data a train loop consumes, with a resumable cursor.
+type Passages interface {
+	Next() (data.Passage, error)
+	Cursor() data.Cursor
+	Resume(data.Cursor) error
+}
+
+// Evaluator runs a held-out evaluation with the current engine weights.
+type Evaluator interface {
+	Evaluate(ctx context.Context) (*EvalReport, error)
+}
+
+// StepMetrics is one line of metrics.jsonl (documented in the README).
+type StepMetrics struct {
+	Step          int64            `json:"step"`
+	Time          string           `json:"time"`
+	Mode          Mode             `json:"mode"`
+	PolicyVersion int64            `json:"policy_version"`
+	Rollout       reward.StepStats `json:"rollout"`
+	Skipped       map[string]int   `json:"skipped,omitempty"`
+	GenLength     float64          `json:"gen_response_length"`
+	PredLength    float64          `json:"pred_response_length"`
+	Learn         learn.Metrics    `json:"learn"`
+	LearnRows     int              `json:"learn_rows"`
+	FilteredRows  int              `json:"filtered_rows"`
+	// Seconds per phase.
+	GenSeconds    float64 `json:"gen_seconds"`
+	PredSeconds   float64 `json:"pred_seconds"`
+	VerifySeconds float64 `json:"verify_seconds"`
+	LearnSeconds  float64 `json:"learn_seconds"`
+	SyncSeconds   float64 `json:"sync_seconds"`
+	WriteSeconds  float64 `json:"write_seconds"`
+	StepSeconds   float64 `json:"step_seconds"`
+	// Throughput.
+	SampledTokens  int         `json:"sampled_tokens"`
+	SampledTokPerS float64     `json:"sampled_tokens_per_s"`
+	TrainTokPerS   float64     `json:"train_tokens_per_s"`
+	Completions    int         `json:"completions"`
+	Eval           *EvalReport `json:"eval,omitempty"`
+}
+
+// trainExtra is the loop's part of trainer_state.json.
+type trainExtra struct {
+	Cursor  data.Cursor `json:"cursor"`
+	Version int64       `json:"policy_version"`
+}
+
+// Trainer chains rollout → learn → weight sync in one process.
+type Trainer struct {
+	Rollout *Rollout
+	Learner *learn.Learner
+	Engine  Engine
+	Data    Passages
+	Eval    Evaluator
+	Opts    TrainOptions
+	// OnStep, when set, sees every step's metrics (progress display).
+	OnStep func(StepMetrics)
+
+	version int64
+}
+
+// Resume restores the learner, engine weights and data cursor from the
+// newest checkpoint under Opts.Out, if any, and returns its step.
+func (t *Trainer) Resume(ctx context.Context) (int64, error) {
+	dir, err := learn.Latest(t.Opts.Out)
+	if err != nil || dir == "" {
+		return 0, err
+	}
+	st, err := t.Learner.Restore(dir)
+	if err != nil {
+		return 0, err
+	}
+	var ex trainExtra
+	if len(st.Extra) > 0 {
+		if err := json.Unmarshal(st.Extra, &ex); err != nil {
+			return 0, fmt.Errorf("resume %s: trainer state: %w", dir, err)
+		}
+		if err := t.Data.Resume(ex.Cursor); err != nil {
+			return 0, fmt.Errorf("resume %s: %w", dir, err)
+		}
+	}
+	t.version = ex.Version
+	if wl, ok := t.Engine.(WeightLoader); ok {
+		if err := wl.LoadWeights(ctx, t.Learner.Weights(), t.version); err != nil {
+			return 0, err
+		}
+	}
+	return st.Step, nil
+}
+
+// Run trains until Opts.Steps optimizer steps are done or ctx is
+// cancelled; on cancellation it finishes the file being written and saves
+// a resumable checkpoint before returning ctx's error.
+func (t *Trainer) Run(ctx context.Context) error {
+	log := t.Opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	wl, ok := t.Engine.(WeightLoader)
+	if !ok {
+		return errors.New("train: the engine cannot load weights in place (no WeightLoader)")
+	}
+	if err := os.MkdirAll(t.Opts.Out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	mf, err := os.OpenFile(filepath.Join(t.Opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer mf.Close()
+	save := func() error {
+		_, err := t.Learner.Save(t.Opts.Out, learn.SaveOptions{KeepLast: t.Opts.KeepLast, TokenizerFrom: t.Opts.TokenizerFrom,
+			PolicyVersion: t.version, Extra: trainExtra{Cursor: t.Data.Cursor(), Version: t.version}})
+		return err
+	}
+	for step := t.Learner.StepCount(); step < int64(t.Opts.Steps); step = t.Learner.StepCount() {
+		if ctx.Err() != nil {
+			// Leave a resumable checkpoint; the cursor matches the learner.
+			if err := save(); err != nil {
+				return errors.Join(ctx.Err(), err)
+			}
+			return ctx.Err()
+		}
+		stepStart := time.Now()
+		cur := t.Data.Cursor()
+		passages := make([]data.Passage, 0, t.Opts.Paragraphs)
+		for range t.Opts.Paragraphs {
+			p, err := t.Data.Next()
+			if err != nil {
+				return fmt.Errorf("train step %d: data: %w", step, err)
+			}
+			passages = append(passages, p)
+		}
+		// The rollout uses an uncancellable context: a step is the unit of
+		// work, and stopping mid-step would leave the cursor ahead of the
+		// checkpoint. Ctrl-C is honoured between steps.
+		res, err := t.Rollout.Step(context.WithoutCancel(ctx), step, t.version, passages)
+		if err != nil {
+			return err
+		}
+		m := StepMetrics{Step: step, Time: time.Now().UTC().Format(time.RFC3339), Mode: t.Rollout.opts.Mode,
+			PolicyVersion: t.version, Rollout: res.Stats, Skipped: res.Skipped, GenLength: res.GenLength,
+			PredLength: res.PredLength, GenSeconds: res.GenSeconds, PredSeconds: res.PredSeconds,
+			VerifySeconds: res.VerifySeconds, SampledTokens: res.Tokens, Completions: res.Completions}
+		if gt := res.GenSeconds + res.PredSeconds; gt > 0 {
+			m.SampledTokPerS = float64(res.Tokens) / gt
+		}
+		if t.Opts.WriteTrajectories {
+			w0 := time.Now()
+			dir := filepath.Join(t.Opts.Out, "trajectories")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			if err := traj.WriteFile(filepath.Join(dir, fmt.Sprintf("step-%06d.parquet", step)), t.Rollout.FileMetadata(), res.Rows); err != nil {
+				return fmt.Errorf("train step %d: %w", step, err)
+			}
+			m.WriteSeconds = time.Since(w0).Seconds()
+		}
+		var batch []learn.Sample
+		for _, r := range res.Rows {
+			if r.Filtered {
+				m.FilteredRows++
+				continue
+			}
+			batch = append(batch, learn.Sample{PromptIDs: r.PromptIDs, CompletionIDs: r.CompletionIDs,
+				Advantage: r.Advantage, OldLogProbs: r.OldLogprobs, Step: r.Step, PolicyVersion: r.PolicyVersion})
+		}
+		m.LearnRows = len(batch)
+		l0 := time.Now()
+		lm, err := t.Learner.Step(context.WithoutCancel(ctx), batch)
+		m.LearnSeconds = time.Since(l0).Seconds()
+		m.Learn = lm
+		switch {
+		case errors.Is(err, learn.ErrNonFinite):
+			log.Warn("step skipped", "step", step, "reason", lm.Skipped)
+			t.Learner.SkipStep()
+		case err != nil:
+			return err
+		case lm.Skipped != "":
+			// Nothing to learn from (every group filtered): the step still
+			// counts, so the run makes progress through its data.
+			t.Learner.SkipStep()
+		default:
+			s0 := time.Now()
+			t.version++
+			if err := wl.LoadWeights(ctx, t.Learner.Weights(), t.version); err != nil {
+				return err
+			}
+			m.SyncSeconds = time.Since(s0).Seconds()
+		}
+		if m.LearnSeconds > 0 {
+			m.TrainTokPerS = float64(lm.Tokens) / m.LearnSeconds
+		}
+		_ = cur
+		done := t.Learner.StepCount()
+		if t.Eval != nil && t.Opts.EvalEvery > 0 && done%int64(t.Opts.EvalEvery) == 0 {
+			rep, err := t.Eval.Evaluate(context.WithoutCancel(ctx))
+			if err != nil {
+				return err
+			}
+			m.Eval = rep
+		}
+		m.StepSeconds = time.Since(stepStart).Seconds()
+		b, _ := json.Marshal(m)
+		if _, err := mf.Write(append(b, '\n')); err != nil {
+			return fmt.Errorf("train: metrics: %w", err)
+		}
+		if t.OnStep != nil {
+			t.OnStep(m)
+		}
+		if (t.Opts.CheckpointEvery > 0 && done%int64(t.Opts.CheckpointEvery) == 0) || done == int64(t.Opts.Steps) {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
