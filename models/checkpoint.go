@@ -106,6 +106,10 @@ func SaveCheckpoint(dir string, cfg *Config, weights map[string][]float32, opts 
 			os.RemoveAll(tmp)
 		}
 	}()
+	// MkdirTemp makes the folder 0700; a checkpoint is meant to be shared.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", dir, err)
+	}
 	if err := WriteConfig(tmp, cfg); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", dir, err)
 	}

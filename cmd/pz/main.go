@@ -30,6 +30,21 @@ func main() {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		versionCommand(),
+		initModelCommand(),
+		scoreCommand(),
+		generateCommand(),
+		learnCommand(),
+		rolloutCommand(),
+		trainCommand(),
+		pretrainCommand(),
+		evalCommand(),
+		tokenizeCommand(),
+		detokenizeCommand(),
+		tokenizerCommand(),
+		dataCommand(),
+		demoCommand(),
+		exportCommand(),
+		verifyCommand(),
 	}
 }
 

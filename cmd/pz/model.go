@@ -65,10 +65,27 @@ func initModelCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Required: true, Usage: "model folder to write"},
 			&cli.Uint64Flag{Name: "seed", Value: 1},
 			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (or folder) to use instead of the preset's; sizes the vocabulary"},
+			&cli.IntFlag{Name: "layers", Usage: "override the preset's num_hidden_layers"},
+			&cli.IntFlag{Name: "hidden", Usage: "override hidden_size"},
+			&cli.IntFlag{Name: "ffn", Usage: "override intermediate_size"},
+			&cli.IntFlag{Name: "heads", Usage: "override num_attention_heads"},
+			&cli.IntFlag{Name: "kv-heads", Usage: "override num_key_value_heads"},
+			&cli.IntFlag{Name: "head-dim", Usage: "override head_dim"},
 		},
 		Action: func(c *cli.Context) error {
+			override := func(cfg *models.Config) {
+				for _, o := range []struct {
+					flag string
+					dst  *int
+				}{{"layers", &cfg.NumHiddenLayers}, {"hidden", &cfg.HiddenSize}, {"ffn", &cfg.IntermediateSize},
+					{"heads", &cfg.NumAttentionHeads}, {"kv-heads", &cfg.NumKeyValueHeads}, {"head-dim", &cfg.HeadDim}} {
+					if c.IsSet(o.flag) {
+						*o.dst = c.Int(o.flag)
+					}
+				}
+			}
 			cfg, err := qwen3.InitModel(qwen3.InitOptions{Preset: c.String("preset"), Out: c.String("out"),
-				Seed: c.Uint64("seed"), Tokenizer: c.String("tokenizer")})
+				Seed: c.Uint64("seed"), Tokenizer: c.String("tokenizer"), Override: override})
 			if err != nil {
 				return err
 			}

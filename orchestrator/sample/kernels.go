@@ -1,0 +1,166 @@
+package sample
+
+import "math"
+
+// The loops below run over the whole vocabulary on every token, so they are written for
+// the compiler: expNeg inlines, and each loop does one float64 subtraction, one multiply,
+// one compare and the exponential per logit. Sums accumulate in float64.
+
+const (
+	expMin     = -708.0 // e^d for d below this is treated as 0 (it is below 1e-307)
+	expShifter = 0x1.8p52
+	expInvStep = 256 / math.Ln2
+	expStep    = math.Ln2 / 256
+)
+
+// expTable[i] holds the bits of 2^(i/256). It is written once, at package init.
+var expTable = func() (t [256]uint64) {
+	for i := range t {
+		t[i] = math.Float64bits(math.Exp2(float64(i) / 256))
+	}
+	return t
+}()
+
+// expNeg returns e^d for expMin ≤ d ≤ 0 with a relative error below 5e-10 (math.Exp is
+// about three times slower in these loops). d = j·ln2/256 + r with |r| ≤ ln2/512;
+// e^d = 2^(j>>8) · 2^((j&255)/256) · e^r, and e^r ≈ 1 + r + r²/2. Adding 1.5·2^52 rounds
+// d·256/ln2 to the integer j and leaves j in the low mantissa bits of t, so the table
+// index is t's low 8 bits and the power of two is the next bits moved into the exponent.
+func expNeg(d float64) float64 {
+	t := d*expInvStep + expShifter
+	r := d - (t-expShifter)*expStep
+	u := math.Float64bits(t)
+	return math.Float64frombits(expTable[u&255]+(u>>8)<<52) * (1 + r*(1+0.5*r))
+}
+
+// weight returns e^d, or 0 for d below expMin, -Inf or NaN.
+func weight(d float64) float64 {
+	if d >= expMin {
+		return expNeg(d)
+	}
+	return 0
+}
+
+// argmax returns the first index of the largest logit and its value, ignoring NaN.
+// It returns -Inf when v is empty or holds only -Inf and NaN.
+func argmax(v []float32) (int, float32) {
+	i, m := 0, float32(math.Inf(-1))
+	for j, x := range v {
+		if x > m {
+			i, m = j, x
+		}
+	}
+	return i, m
+}
+
+// sumExp returns Σ exp((x−m)·invT) over v, skipping -Inf and NaN.
+func sumExp(v []float32, m, invT float64) float64 {
+	var z float64
+	for _, x := range v {
+		if d := (float64(x) - m) * invT; d >= expMin {
+			z += expNeg(d)
+		}
+	}
+	return z
+}
+
+// blockSize is the number of logits per entry of the untruncated path's block sums: the
+// draw walks the block sums, then recomputes the weights of one block.
+const blockSize = 256
+
+// blockSums stores the sum of exp((x−m)·invT) over each blockSize run of v in blocks
+// (len(blocks) = ⌈len(v)/blockSize⌉) and returns their total.
+func blockSums(v []float32, m, invT float64, blocks []float64) float64 {
+	var total float64
+	for b := range blocks {
+		lo := b * blockSize
+		z := sumExp(v[lo:min(lo+blockSize, len(v))], m, invT)
+		blocks[b] = z
+		total += z
+	}
+	return total
+}
+
+// walkBlocks returns the first token whose cumulative weight exceeds target, using the
+// block sums to skip whole blocks. If rounding leaves target at or beyond the total, it
+// returns the last token with a positive weight.
+func walkBlocks(v []float32, m, invT float64, blocks []float64, target float64) int {
+	var c float64
+	last := -1
+	for b, z := range blocks {
+		if !(z > 0) {
+			continue
+		}
+		last = b
+		if c+z > target {
+			return walkBlock(v, b, m, invT, c, target)
+		}
+		c += z
+	}
+	return walkBlock(v, last, m, invT, c, math.Inf(1))
+}
+
+// walkBlock is walkBlocks inside block b, starting from cumulative weight c.
+func walkBlock(v []float32, b int, m, invT, c, target float64) int {
+	lo := b * blockSize
+	last := lo
+	for j, x := range v[lo:min(lo+blockSize, len(v))] {
+		if d := (float64(x) - m) * invT; d >= expMin {
+			last = lo + j
+			if c += expNeg(d); c > target {
+				return last
+			}
+		}
+	}
+	return last
+}
+
+// Top-p's histogram of sampling mass by distance from the maximum, in buckets of
+// 1/histScale of (max−x)/T; the last bucket gathers everything at or beyond
+// histBuckets/histScale = 32.
+const (
+	histScale   = 64
+	histBuckets = 2048
+)
+
+// lowerBound returns a float32 at or below every float32 x for which a float64 test
+// "x ≥ t" could hold once rounding in the test's arithmetic is allowed for. It lets a
+// pass reject most logits with one float32 compare before the exact float64 test.
+func lowerBound(t float64) float32 {
+	t -= (math.Abs(t) + 1) * 1e-9
+	return math.Nextafter32(float32(t), float32(math.Inf(-1)))
+}
+
+// LogSoftmaxAt returns log softmax(logits)[tok], accumulating in float64. NaN logits count
+// as -Inf. It returns NaN if no logit is finite or one is +Inf, and panics if tok is out
+// of range.
+func LogSoftmaxAt(logits []float32, tok int32) float32 {
+	x := logits[tok]
+	_, m := argmax(logits)
+	if math.IsInf(float64(m), 0) {
+		return float32(math.NaN())
+	}
+	if x != x {
+		return float32(math.Inf(-1))
+	}
+	return float32(float64(x) - float64(m) - math.Log(sumExp(logits, float64(m), 1)))
+}
+
+// Entropy returns the entropy in nats of softmax(logits), accumulating in float64. NaN
+// logits count as -Inf. It returns NaN if no logit is finite or one is +Inf.
+func Entropy(logits []float32) float64 {
+	_, m := argmax(logits)
+	if math.IsInf(float64(m), 0) {
+		return math.NaN()
+	}
+	m64 := float64(m)
+	var z, zd float64
+	for _, x := range logits {
+		if d := float64(x) - m64; d >= expMin {
+			w := expNeg(d)
+			z += w
+			zd += w * d
+		}
+	}
+	return math.Log(z) - zd/z
+}
