@@ -150,12 +150,15 @@ func (r *Rollout) seed(step int64, role, i, j int) uint64 {
 	return x
 }
 
+// decode turns ids into the text that is both stored and verified: a
+// completion cut inside a multi-byte character gets U+FFFD for the
+// partial bytes, so a re-audit of the stored text reaches the same verdict.
 func (r *Rollout) decode(ids []int32) string {
 	s, err := r.tok.Decode(ids)
 	if err != nil {
 		return ""
 	}
-	return s
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // target of one prediction group.
@@ -407,9 +410,9 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 	}
 	for i := range props {
 		if props[i].Reason == task.Valid && !hasPred[i] {
-			props[i].Reason = task.TooLong
+			props[i].Reason = task.PredictionPromptTooLong
 			if o.Mode == ModePretrainZero {
-				genRows[i].Valid, genRows[i].InvalidReason = false, task.TooLong.String()
+				genRows[i].Valid, genRows[i].InvalidReason = false, task.PredictionPromptTooLong.String()
 			}
 		}
 	}
@@ -439,7 +442,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 }
 
 func fillCompletion(row *traj.Row, c Completion, text string) {
-	row.CompletionText = strings.ToValidUTF8(text, "\uFFFD")
+	row.CompletionText = text
 	row.CompletionIDs = c.IDs
 	row.OldLogprobs = c.PolicyLogProbs
 	row.SamplingLogprobs = c.SampleLogProbs
