@@ -83,6 +83,9 @@ func learnCommand() *cli.Command {
 					start = resumeFrom
 				}
 			}
+			if start, err = resolveModel(start); err != nil {
+				return err
+			}
 			ck, err := models.LoadCheckpoint(start)
 			if err != nil {
 				return err
@@ -103,7 +106,7 @@ func learnCommand() *cli.Command {
 			sum, err := orchestrator.LearnFiles(c.Context, l, orchestrator.LearnRunOptions{
 				Inputs: c.StringSlice("in"), Out: c.String("out"), MiniBatches: c.Int("mini-batches"),
 				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
-				TokenizerFrom: c.String("model"), Version: version,
+				TokenizerFrom: start, Version: version,
 				OnStep: func(m learn.Metrics) {
 					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.6g grad_norm %.4g clip_frac %.3f mismatch %.4f tokens %d (%.0f tok/s)%s\n",
 						m.Step, m.Loss, m.GradNorm, m.ClipFrac, m.Mismatch, m.Tokens, m.TokPerSec, skipped(m.Skipped))

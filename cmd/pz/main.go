@@ -45,6 +45,7 @@ func commands() []*cli.Command {
 		demoCommand(),
 		exportCommand(),
 		verifyCommand(),
+		reportCommand(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"pz/models/tokenizer"
 	"pz/orchestrator"
 	engine "pz/orchestrator/engine/ort"
+	"pz/orchestrator/learn"
 	"pz/orchestrator/sample"
 )
 
@@ -28,11 +29,30 @@ func initRuntime(c *cli.Context) (*ort.Runtime, error) {
 	return ort.Init(opts)
 }
 
+// resolveModel accepts a model folder, or an output folder of pz
+// pretrain/learn/train whose "latest" file names its newest checkpoint.
+func resolveModel(dir string) (string, error) {
+	if models.IsModelDir(dir) {
+		return dir, nil
+	}
+	ck, err := learn.Latest(dir)
+	if err != nil {
+		return "", err
+	}
+	if ck == "" {
+		return "", fmt.Errorf("%s is not a model folder (no config.json) and has no checkpoint (no latest file)", dir)
+	}
+	return ck, nil
+}
+
 // loadEngine loads a model folder into an in-process engine; the
 // tokenizer is nil when the folder has none.
 func loadEngine(c *cli.Context, dir string, opts engine.Options) (*engine.Engine, *models.Checkpoint, *tokenizer.Tokenizer, error) {
 	rt, err := initRuntime(c)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if dir, err = resolveModel(dir); err != nil {
 		return nil, nil, nil, err
 	}
 	ck, err := models.LoadCheckpoint(dir)

@@ -68,6 +68,10 @@ func runTrain(c *cli.Context) error {
 	if start == "" {
 		return errors.New("train: --model is required")
 	}
+	if start, err := resolveModel(start); err == nil {
+		c.Set("model", start)
+	}
+	start = c.String("model")
 	eng, ck, tok, err := loadEngine(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 	if err != nil {
 		return err
@@ -254,11 +258,15 @@ func pretrainCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ck, err := models.LoadCheckpoint(c.String("model"))
+			dir, err := resolveModel(c.String("model"))
 			if err != nil {
 				return err
 			}
-			tok, err := loadTokenizer(c.String("model"))
+			ck, err := models.LoadCheckpoint(dir)
+			if err != nil {
+				return err
+			}
+			tok, err := loadTokenizer(dir)
 			if err != nil {
 				return err
 			}
@@ -303,11 +311,11 @@ func pretrainCommand() *cli.Command {
 			if err != nil && !errors.Is(err, c.Context.Err()) {
 				return err
 			}
-			dir, serr := l.Save(c.String("out"), learn.SaveOptions{TokenizerFrom: c.String("model"), KeepLast: 1})
+			saved, serr := l.Save(c.String("out"), learn.SaveOptions{TokenizerFrom: dir, KeepLast: 1})
 			if serr != nil {
 				return serr
 			}
-			fmt.Fprintf(c.App.Writer, "pretrained %d steps (%d tokens, %.0f tokens/s); model at %s\n", steps, tokens, float64(tokens)/time.Since(t0).Seconds(), dir)
+			fmt.Fprintf(c.App.Writer, "pretrained %d steps (%d tokens, %.0f tokens/s); model at %s\n", steps, tokens, float64(tokens)/time.Since(t0).Seconds(), saved)
 			return err
 		},
 	}
