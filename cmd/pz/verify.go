@@ -8,6 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"pz/orchestrator"
+	engine "pz/orchestrator/engine/ort"
 	"pz/orchestrator/task"
 	"pz/orchestrator/traj"
 )
@@ -20,13 +22,14 @@ func verifyCommand() *cli.Command {
 			"file's metadata; any stored value that differs is reported by file, row and group, and the exit status\n" +
 			"is 1. With --predictions, each line {\"answer\" or \"completion\", \"target\"} is scored by the same verifier.",
 		ArgsUsage: " ",
-		Flags: []cli.Flag{
+		Flags: append(ortFlags(),
 			&cli.StringSliceFlag{Name: "in", Usage: "trajectory files, directories (their *.parquet) or globs; repeatable"},
 			&cli.StringFlag{Name: "predictions", Usage: "predictions JSONL to score (- for stdin)"},
-			&cli.StringFlag{Name: "model", Usage: "model directory: also recompute policy log-probs (not available yet)"},
+			&cli.StringFlag{Name: "model", Usage: "model folder: also recompute the policy log-probs and report the rollout/learner mismatch"},
+			threadsFlag,
 			&cli.IntFlag{Name: "max-examples", Value: 50, Usage: "mismatching values to print"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			in, preds := c.StringSlice("in"), c.String("predictions")
 			if (len(in) == 0) == (preds == "") {
@@ -36,7 +39,7 @@ func verifyCommand() *cli.Command {
 				return verifyPredictions(c, preds)
 			}
 			rep, err := traj.Audit(c.Context, traj.AuditOptions{
-				Inputs: in, Model: c.String("model"), MaxExamples: c.Int("max-examples"),
+				Inputs: in, MaxExamples: c.Int("max-examples"),
 			})
 			if errors.Is(err, traj.ErrModelAudit) {
 				return cli.Exit("pz verify: "+err.Error(), 2)
@@ -52,6 +55,26 @@ func verifyCommand() *cli.Command {
 				}
 			} else {
 				rep.WriteText(os.Stdout)
+			}
+			if m := c.String("model"); m != "" {
+				eng, _, _, err := loadEngine(c, m, engine.Options{})
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				files, err := orchestrator.ExpandInputs(in)
+				if err != nil {
+					return err
+				}
+				ms, err := orchestrator.LogProbMismatch(c.Context, eng, files, 64)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "log-probs recomputed with %s: %d rows, %d tokens; mean exp(|Δ|) %.6f, mean |Δ| %.3g, max |Δ| %.3g (rows without log-probs: %d)\n",
+					m, ms.Rows, ms.Tokens, ms.MeanExp, ms.MeanAbs, ms.MaxAbs, ms.Skipped)
+				for role, v := range ms.ByRole {
+					fmt.Fprintf(c.App.Writer, "  %s: mean exp(|Δ|) %.6f\n", role, v)
+				}
 			}
 			if !rep.OK() {
 				return cli.Exit(fmt.Sprintf("pz verify: %d stored values in %d rows differ from their recomputation", rep.Mismatches, rep.BadRows), 1)
