@@ -138,7 +138,7 @@ func Wilson(k, n int) (lo, hi float64) {
 	c := p + z*z/(2*nn)
 	d := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
 	den := 1 + z*z/nn
-	return (c - d) / den, (c + d) / den
+	return max(0, (c-d)/den), min(1, (c+d)/den)
 }
 
 // EvalOptions configure Evaluate.

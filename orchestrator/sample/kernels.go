@@ -41,19 +41,26 @@ func weight(d float64) float64 {
 	return 0
 }
 
-// argmax returns the first index of the largest logit and its value, ignoring NaN.
-// It returns -Inf when v is empty or holds only -Inf and NaN.
-func argmax(v []float32) (int, float32) {
-	i, m := 0, float32(math.Inf(-1))
+// softmaxStats returns, in one pass, the first index of the largest logit, its value m,
+// and Σ exp((x−m)·invT) over v, skipping -Inf and NaN. A new maximum rescales the sum so
+// far by exp((m_old−m_new)·invT); in a shuffled vocabulary that happens about ln n times.
+// m is -Inf when v is empty or holds only -Inf and NaN.
+func softmaxStats(v []float32, invT float64) (i int, m float32, z float64) {
+	m = float32(math.Inf(-1))
+	m64 := math.Inf(-1)
 	for j, x := range v {
 		if x > m {
-			i, m = j, x
+			z *= math.Exp((m64 - float64(x)) * invT) // 0 while m is -Inf
+			i, m, m64 = j, x, float64(x)
+		}
+		if d := (float64(x) - m64) * invT; d >= expMin {
+			z += expNeg(d)
 		}
 	}
-	return i, m
+	return i, m, z
 }
 
-// sumExp returns Σ exp((x−m)·invT) over v, skipping -Inf and NaN.
+// sumExp returns Σ exp((x−m)·invT) over v for a known maximum m, skipping -Inf and NaN.
 func sumExp(v []float32, m, invT float64) float64 {
 	var z float64
 	for _, x := range v {
@@ -68,17 +75,47 @@ func sumExp(v []float32, m, invT float64) float64 {
 // draw walks the block sums, then recomputes the weights of one block.
 const blockSize = 256
 
-// blockSums stores the sum of exp((x−m)·invT) over each blockSize run of v in blocks
-// (len(blocks) = ⌈len(v)/blockSize⌉) and returns their total.
-func blockSums(v []float32, m, invT float64, blocks []float64) float64 {
-	var total float64
+// blockSums finds the largest logit m and stores the sum of exp((x−m)·invT) over each
+// blockSize run of v in blocks (len(blocks) = ⌈len(v)/blockSize⌉), all in one pass; refs
+// (as long as blocks) is scratch. It returns m, the total of the blocks and Σ exp(x−m)
+// over v, the policy normaliser (the total itself when invT is 1). As in softmaxStats, a
+// new maximum rescales the running sums; each finished block keeps the maximum it was
+// summed against until one rescale at the end. Rescaled block sums differ from a fresh
+// sum of their weights by rounding and expNeg's error (below 1e-9 relative), which
+// walkBlock absorbs.
+func blockSums(v []float32, invT float64, blocks, refs []float64) (m float32, total, policy float64) {
+	m = float32(math.Inf(-1))
+	m64 := math.Inf(-1)
+	fused := invT != 1
 	for b := range blocks {
 		lo := b * blockSize
-		z := sumExp(v[lo:min(lo+blockSize, len(v))], m, invT)
-		blocks[b] = z
-		total += z
+		var z float64
+		for _, x := range v[lo:min(lo+blockSize, len(v))] {
+			if x > m {
+				z *= math.Exp((m64 - float64(x)) * invT) // 0 while m is -Inf
+				policy *= math.Exp(m64 - float64(x))
+				m, m64 = x, float64(x)
+			}
+			d := float64(x) - m64
+			if t := d * invT; t >= expMin {
+				z += expNeg(t)
+			}
+			if fused && d >= expMin {
+				policy += expNeg(d)
+			}
+		}
+		blocks[b], refs[b] = z, m64
 	}
-	return total
+	for b, r := range refs {
+		if r != m64 && blocks[b] != 0 {
+			blocks[b] *= math.Exp((r - m64) * invT)
+		}
+		total += blocks[b]
+	}
+	if !fused {
+		policy = total
+	}
+	return m, total, policy
 }
 
 // walkBlocks returns the first token whose cumulative weight exceeds target, using the
@@ -136,31 +173,39 @@ func lowerBound(t float64) float32 {
 // of range.
 func LogSoftmaxAt(logits []float32, tok int32) float32 {
 	x := logits[tok]
-	_, m := argmax(logits)
+	_, m, z := softmaxStats(logits, 1)
 	if math.IsInf(float64(m), 0) {
 		return float32(math.NaN())
 	}
 	if x != x {
 		return float32(math.Inf(-1))
 	}
-	return float32(float64(x) - float64(m) - math.Log(sumExp(logits, float64(m), 1)))
+	return float32(float64(x) - float64(m) - math.Log(z))
 }
 
 // Entropy returns the entropy in nats of softmax(logits), accumulating in float64. NaN
 // logits count as -Inf. It returns NaN if no logit is finite or one is +Inf.
 func Entropy(logits []float32) float64 {
-	_, m := argmax(logits)
-	if math.IsInf(float64(m), 0) {
-		return math.NaN()
-	}
-	m64 := float64(m)
-	var z, zd float64
+	m := float32(math.Inf(-1))
+	m64 := math.Inf(-1)
+	var z, zd float64 // Σ w and Σ w·(x−m), w = exp(x−m)
 	for _, x := range logits {
+		if x > m {
+			if z > 0 { // rebase: w' = w·f and x−m' = (x−m) + s, with s = m−m' and f = e^s
+				s := m64 - float64(x)
+				f := math.Exp(s)
+				z, zd = z*f, (zd+s*z)*f
+			}
+			m, m64 = x, float64(x)
+		}
 		if d := float64(x) - m64; d >= expMin {
 			w := expNeg(d)
 			z += w
 			zd += w * d
 		}
+	}
+	if math.IsInf(float64(m), 0) {
+		return math.NaN()
 	}
 	return math.Log(z) - zd/z
 }

@@ -6,13 +6,15 @@
 // token was actually drawn from, and PolicyLogProb, the raw log-softmax (temperature 1, no
 // truncation) that the learner's importance ratios need.
 //
-// Nothing sorts the vocabulary. Top-k is a bounded heap over one pass. Top-p without
-// top-k builds a histogram of probability mass by logit distance from the maximum during
-// the pass that computes the normaliser; every token in a bucket wholly above the
-// boundary bucket is kept, and only the boundary bucket (a few hundred tokens at most on
-// real logits) is sorted. Min-p is a threshold on the logit: p ≥ MinP·p_max exactly when
-// (logit−max)/T ≥ ln MinP. The kept sets equal those of a full sort, with ties broken by
-// the lower token id, up to rounding of the cumulative mass at the top-p boundary.
+// Nothing sorts the vocabulary; every path is a few linear passes (see the benchmarks
+// for their cost at 151,936 tokens). Top-k is a bounded heap over one pass. Top-p without
+// top-k gathers, with one compare per logit, the tokens close enough to the maximum that
+// they provably hold the needed mass, histograms their mass by distance from the maximum,
+// keeps every bucket above the boundary bucket and sorts only that bucket. Min-p is a
+// threshold on the logit: p ≥ MinP·p_max exactly when (logit−max)/T ≥ ln MinP. The kept
+// sets equal those of a full sort with ties broken by the lower token id, up to rounding
+// of the cumulative mass where it meets TopP. Exponentials use a table-driven exp with
+// relative error below 5e-10; all sums are float64.
 //
 // Logits may contain -Inf (a banned token; it gets probability 0 in both distributions)
 // and NaN, which counts as -Inf. A +Inf logit, or a row with no finite logit, is an error.
@@ -34,7 +36,7 @@ var (
 
 // Options configure a Sampler. The zero value is greedy decoding.
 type Options struct {
-	Temperature float64 // divides the logits; 0 means greedy (argmax, ties to the lowest id)
+	Temperature float64 // divides the logits; 0 is greedy (argmax, ties to the lowest id; the rest is ignored)
 	TopK        int     // keep the TopK highest logits; 0 (or ≥ the vocabulary) is off
 	TopP        float64 // keep the smallest most-likely set with mass ≥ TopP; 0 or 1 is off
 	MinP        float64 // keep tokens with p ≥ MinP·p_max; 0 is off
@@ -85,6 +87,7 @@ type Sampler struct {
 
 	// scratch, grown on demand and reused across calls
 	blocks []float64                 // per-block weight sums (untruncated path)
+	refs   []float64                 // the maximum each block was summed against
 	hist   *[histBuckets + 1]float64 // mass by distance from the max (top-p path)
 	cands  []cand                    // top-k heap, top-p candidates
 	cw     []float64                 // top-p candidates' weights
@@ -121,7 +124,8 @@ func (s *Sampler) Options() Options { return s.opts }
 // uniform returns a float64 in [0, 1).
 func (s *Sampler) uniform() float64 { return float64(s.rng.Uint64()>>11) * 0x1p-53 }
 
-// Sample draws one token from logits. logits is only read.
+// Sample draws one token from logits, which it only reads. It fails with ErrNoCandidate
+// when no logit (within VocabLimit) is finite and with ErrInfLogit when one is +Inf.
 func (s *Sampler) Sample(logits []float32) (Choice, error) {
 	v := logits
 	if l := s.opts.VocabLimit; l > 0 && l < len(v) {
@@ -144,11 +148,11 @@ func (s *Sampler) Sample(logits []float32) (Choice, error) {
 }
 
 func greedy(v []float32) (Choice, error) {
-	i, m := argmax(v)
+	i, m, z := softmaxStats(v, 1)
 	if err := checkMax(m); err != nil {
 		return Choice{}, err
 	}
-	return Choice{Token: int32(i), PolicyLogProb: float32(-math.Log(sumExp(v, float64(m), 1)))}, nil
+	return Choice{Token: int32(i), PolicyLogProb: float32(-math.Log(z))}, nil
 }
 
 func checkMax(m float32) error {

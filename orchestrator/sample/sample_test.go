@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -66,6 +67,7 @@ func TestSampleHandComputed(t *testing.T) {
 		{"min-p 1 keeps the tied max", []float32{3, 1, 3}, Options{Temperature: 1, MinP: 1}, []float64{0.5, 0, 0.5}, nil},
 		{"vocab limit", []float32{1, 2, 3}, Options{Temperature: 1, VocabLimit: 2}, []float64{0.2689414214, 0.7310585786},
 			[]float64{-1.3132616875, -0.3132616875}},
+		{"vocab limit past the end", []float32{1, 2, 3}, Options{Temperature: 1, VocabLimit: 10}, []float64{0.0900305732, 0.2447284711, 0.6652409558}, pol123},
 		{"NaN and -Inf never drawn", []float32{nan, 0, -inf, 0}, Options{Temperature: 1}, []float64{0, 0.5, 0, 0.5},
 			[]float64{math.Inf(-1), -0.6931471806, math.Inf(-1), -0.6931471806}},
 		{"NaN and -Inf with top-k", []float32{nan, 0, -inf, 0}, Options{Temperature: 1, TopK: 3}, []float64{0, 0.5, 0, 0.5}, nil},
@@ -147,8 +149,11 @@ func TestKeptSetsMatchFullSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var cases, truncated int
 	for _, n := range []int{1, 2, 5, 300, 3000} {
-		for trial := range 6 {
-			v := randomLogits(r, n, trial%2 == 1, trial >= 2)
+		for trial := range 7 {
+			v := randomLogits(r, n, trial%2 == 1, trial >= 2 && trial < 6)
+			if trial == 6 { // ascending: every logit is a new maximum for the one-pass sums
+				slices.Sort(v)
+			}
 			for _, temp := range []float64{0.5, 1, 1.7} {
 				for _, k := range []int{0, 1, 3, 40} {
 					for _, p := range []float64{0, 0.3, 0.9, 0.999} {
@@ -329,7 +334,12 @@ func TestGreedyIgnoresRNG(t *testing.T) {
 	a, b := mustNew(t, Options{}, 1), mustNew(t, Options{TopK: 5, TopP: 0.5}, 99)
 	for range 50 {
 		v := randomLogits(r, 2000, true, true)
-		want, _ := argmax(v)
+		want := 0 // first index of the largest non-NaN logit
+		for i, x := range v {
+			if x > v[want] || v[want] != v[want] {
+				want = i
+			}
+		}
 		for _, s := range []*Sampler{a, b} {
 			c, err := s.Sample(v)
 			if err != nil {
@@ -346,34 +356,38 @@ func TestGreedyIgnoresRNG(t *testing.T) {
 // Qwen's vocabulary size.
 func TestPolicyLogProb(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	v := randomLogits(r, 151_936, false, true)
-	v[77] = 25 // a peak, as real logits have
-	ref := refLogSoftmax(v)
-	for _, o := range []Options{{}, {Temperature: 1}, {Temperature: 0.6}, {Temperature: 1, TopK: 50}, {Temperature: 1.2, TopP: 0.95}, {Temperature: 1, MinP: 0.05}} {
-		s := mustNew(t, o, 3)
-		for range 5 {
-			c, err := s.Sample(v)
-			if err != nil {
-				t.Fatal(err)
+	shuffled := randomLogits(r, 151_936, false, true)
+	shuffled[77] = 25 // a peak, as real logits have
+	ascending := slices.Clone(shuffled)
+	slices.Sort(ascending) // NaN first; then every logit is a new maximum
+	for name, v := range map[string][]float32{"shuffled": shuffled, "ascending": ascending} {
+		ref := refLogSoftmax(v)
+		for _, o := range []Options{{}, {Temperature: 1}, {Temperature: 0.6}, {Temperature: 1, TopK: 50}, {Temperature: 1.2, TopP: 0.95}, {Temperature: 1, MinP: 0.05}} {
+			s := mustNew(t, o, 3)
+			for range 5 {
+				c, err := s.Sample(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !near(float64(c.PolicyLogProb), ref[c.Token]) {
+					t.Errorf("%s %+v: token %d PolicyLogProb %v, want %v", name, o, c.Token, c.PolicyLogProb, ref[c.Token])
+				}
 			}
-			if !near(float64(c.PolicyLogProb), ref[c.Token]) {
-				t.Errorf("%+v: token %d PolicyLogProb %v, want %v", o, c.Token, c.PolicyLogProb, ref[c.Token])
+		}
+		for _, tok := range []int32{0, 1, 77, 151_935} {
+			if got := LogSoftmaxAt(v, tok); !near(float64(got), ref[tok]) {
+				t.Errorf("%s: LogSoftmaxAt(%d) = %v, want %v", name, tok, got, ref[tok])
 			}
 		}
-	}
-	for _, tok := range []int32{0, 1, 77, 151_935} {
-		if got := LogSoftmaxAt(v, tok); !near(float64(got), ref[tok]) {
-			t.Errorf("LogSoftmaxAt(%d) = %v, want %v", tok, got, ref[tok])
+		var h float64
+		for _, l := range ref {
+			if !math.IsInf(l, -1) {
+				h -= math.Exp(l) * l
+			}
 		}
-	}
-	var h float64
-	for _, l := range ref {
-		if !math.IsInf(l, -1) {
-			h -= math.Exp(l) * l
+		if got := Entropy(v); !near(got, h) {
+			t.Errorf("%s: Entropy = %v, want %v", name, got, h)
 		}
-	}
-	if got := Entropy(v); !near(got, h) {
-		t.Errorf("Entropy = %v, want %v", got, h)
 	}
 }
 

@@ -18,33 +18,21 @@ type dist struct {
 // prepare computes the sampling distribution of v for s.opts (temperature > 0).
 func (s *Sampler) prepare(v []float32) (dist, error) {
 	o := s.opts
-	if o.TopK > 0 && o.TopK < len(v) {
+	switch {
+	case o.TopK > 0 && o.TopK < len(v):
 		return s.prepareTopK(v)
+	case o.TopP > 0 && o.TopP < 1:
+		return s.prepareTopP(v)
+	case o.MinP > 0:
+		return s.prepareMinP(v)
 	}
-	_, m := argmax(v)
+	nb := (len(v) + blockSize - 1) / blockSize
+	s.blocks, s.refs = grow(s.blocks, nb), grow(s.refs, nb)
+	m, total, policy := blockSums(v, s.invT, s.blocks, s.refs)
 	if err := checkMax(m); err != nil {
 		return dist{}, err
 	}
-	d := dist{max: float64(m)}
-	switch {
-	case o.TopP > 0 && o.TopP < 1:
-		if all := s.prepareTopP(v, &d); s.invT == 1 {
-			d.logZ = math.Log(all)
-			return d, nil
-		}
-	case o.MinP > 0:
-		s.prepareMinP(v, &d)
-	default:
-		s.blocks = grow(s.blocks, (len(v)+blockSize-1)/blockSize)
-		d.total = blockSums(v, d.max, s.invT, s.blocks)
-		d.full = true
-		if s.invT == 1 {
-			d.logZ = math.Log(d.total)
-			return d, nil
-		}
-	}
-	d.logZ = math.Log(sumExp(v, d.max, 1))
-	return d, nil
+	return dist{max: float64(m), logZ: math.Log(policy), total: total, full: true}, nil
 }
 
 // pick draws from d with the uniform u in [0, 1): the first token, in the order the
@@ -68,15 +56,14 @@ func (s *Sampler) pick(v []float32, d dist, u float64) int {
 }
 
 // prepareTopK keeps the TopK best tokens, then applies top-p and min-p over them in rank
-// order. Only the heap and the policy normaliser touch the whole vocabulary.
+// order. Only topK's pass touches the whole vocabulary.
 func (s *Sampler) prepareTopK(v []float32) (dist, error) {
-	c := topK(v, s.opts.TopK, s.cands[:0])
+	c, z := topK(v, s.opts.TopK, s.cands[:0])
 	s.cands = c
 	if err := checkMax(c[0].x); err != nil {
 		return dist{}, err
 	}
-	d := dist{max: float64(c[0].x)}
-	d.logZ = math.Log(sumExp(v, d.max, 1))
+	d := dist{max: float64(c[0].x), logZ: math.Log(z)}
 	target := math.Inf(1)
 	if p := s.opts.TopP; p > 0 && p < 1 {
 		var all float64
@@ -102,7 +89,7 @@ func (s *Sampler) prepareTopK(v []float32) (dist, error) {
 }
 
 // prepareTopP keeps the smallest set of most likely tokens whose mass reaches TopP, then
-// applies min-p. It returns the untruncated sampling mass.
+// applies min-p.
 //
 // A first pass sums all the mass W. The tokens with (x−max)/T < −δ hold less than
 // n·e^−δ of it, so with δ = ln(n/((1−p)·W)) + 1 the tokens at or above −δ hold more than
@@ -111,9 +98,16 @@ func (s *Sampler) prepareTopK(v []float32) (dist, error) {
 // boundary bucket, where the cumulative mass from the top reaches p·W: every candidate in
 // an earlier bucket is kept, and only the boundary bucket's tokens are sorted to find
 // where the kept set ends.
-func (s *Sampler) prepareTopP(v []float32, d *dist) float64 {
+func (s *Sampler) prepareTopP(v []float32) (dist, error) {
 	p := s.opts.TopP
-	all := sumExp(v, d.max, s.invT)
+	_, m, all := softmaxStats(v, s.invT)
+	if err := checkMax(m); err != nil {
+		return dist{}, err
+	}
+	d := dist{max: float64(m), logZ: math.Log(all)}
+	if s.invT != 1 {
+		d.logZ = math.Log(sumExp(v, d.max, 1))
+	}
 	target := p * all
 	delta := math.Log(float64(len(v))/((1-p)*all)) + 1
 	loose := lowerBound(d.max - delta/s.invT)
@@ -179,7 +173,7 @@ func (s *Sampler) prepareTopP(v []float32, d *dist) float64 {
 		}
 	}
 	s.ids, s.ws, s.cands, s.cw, s.edge = ids, ws, c, cw, edge
-	return all
+	return d, nil
 }
 
 // bucket returns the histogram bucket of a token at t = (x−max)/T ≤ 0: 1/histScale wide,
@@ -192,22 +186,26 @@ func bucket(t float64) int {
 }
 
 // prepareMinP keeps the tokens with (x − max)/T ≥ ln MinP, that is p ≥ MinP·p_max.
-func (s *Sampler) prepareMinP(v []float32, d *dist) {
+func (s *Sampler) prepareMinP(v []float32) (dist, error) {
+	_, m, z := softmaxStats(v, 1)
+	if err := checkMax(m); err != nil {
+		return dist{}, err
+	}
+	d := dist{max: float64(m), logZ: math.Log(z)}
 	loose := lowerBound(d.max + s.lnMinP/s.invT)
 	ids, ws := s.ids[:0], s.ws[:0]
 	for i, x := range v {
 		if !(x >= loose) {
 			continue
 		}
-		t := (float64(x) - d.max) * s.invT
-		if !(t >= s.lnMinP) {
-			continue
+		if t := (float64(x) - d.max) * s.invT; t >= s.lnMinP {
+			w := weight(t)
+			ids, ws = append(ids, int32(i)), append(ws, w)
+			d.total += w
 		}
-		w := weight(t)
-		ids, ws = append(ids, int32(i)), append(ws, w)
-		d.total += w
 	}
 	s.ids, s.ws = ids, ws
+	return d, nil
 }
 
 // cand is a token and its logit, NaN already mapped to -Inf.
@@ -229,11 +227,13 @@ func sortCands(c []cand) {
 	})
 }
 
-// topK returns the k (1 ≤ k ≤ len(v)) best tokens of v, best first, using h as scratch:
-// a min-heap of the best so far whose root is the one to evict. A later token can only
-// enter with a strictly larger logit than the root, since on equal logits it has the
-// higher id.
-func topK(v []float32, k int, h []cand) []cand {
+// topK returns the k (1 ≤ k ≤ len(v)) best tokens of v, best first, and Σ exp(x−max)
+// over v, in one pass. The heap (in h's storage) holds the best so far with the one to
+// evict at the root. A later token enters only with a strictly larger logit than the
+// root, since on equal logits it has the higher id, and only such a token can be a new
+// maximum, at which the sum is rescaled as in softmaxStats.
+func topK(v []float32, k int, h []cand) ([]cand, float64) {
+	_, m, z := softmaxStats(v[:k], 1)
 	for i, x := range v[:k] {
 		if x != x {
 			x = float32(math.Inf(-1))
@@ -243,16 +243,24 @@ func topK(v []float32, k int, h []cand) []cand {
 	for i := k/2 - 1; i >= 0; i-- {
 		siftDown(h, i)
 	}
-	floor := h[0].x
+	m64, floor := float64(m), h[0].x
 	for i := k; i < len(v); i++ {
-		if x := v[i]; x > floor {
+		x := v[i]
+		if x > floor {
 			h[0] = cand{x, int32(i)}
 			siftDown(h, 0)
 			floor = h[0].x
+			if x > m {
+				z *= math.Exp(m64 - float64(x))
+				m, m64 = x, float64(x)
+			}
+		}
+		if d := float64(x) - m64; d >= expMin {
+			z += expNeg(d)
 		}
 	}
 	sortCands(h)
-	return h
+	return h, z
 }
 
 func siftDown(h []cand, i int) {

@@ -14,19 +14,19 @@ import (
 type InvalidReason uint8
 
 const (
-	Valid              InvalidReason = iota
-	Missing                          // no \mask{...} in the completion
-	Unbalanced                       // the last \mask{ is never closed
-	Empty                            // the span is empty or whitespace only
-	InvalidUTF8                      // the span is not valid UTF-8 (a partial token)
-	NotInParagraph                   // the span is not a substring of the paragraph (case-sensitive)
-	TooManyOccurrences               // the span occurs MaxOccurrences times or more
-	NotWordAligned                   // word-aligned mode: no occurrence starts and ends at word boundaries
-	StopWordsOnly                    // content-word guard: the span has no word outside the stop-word list
-	TooLong                          // the span has more than MaxWords words
-	DuplicateInGroup                 // guard: the same span was already proposed in this group
-	RepeatedInBatch                  // guard: the span already reached the batch cap in this step
-	PredictionPromptTooLong          // the rollout dropped the mask: its prediction prompt exceeds the prompt budget
+	Valid                   InvalidReason = iota
+	Missing                               // no \mask{...} in the completion
+	Unbalanced                            // the last \mask{ is never closed
+	Empty                                 // the span is empty or whitespace only
+	InvalidUTF8                           // the span is not valid UTF-8 (a partial token)
+	NotInParagraph                        // the span is not a substring of the paragraph (case-sensitive)
+	TooManyOccurrences                    // the span occurs MaxOccurrences times or more
+	NotWordAligned                        // word-aligned mode: no occurrence starts and ends at word boundaries
+	StopWordsOnly                         // content-word guard: the span has no word outside the stop-word list
+	TooLong                               // the span has more than MaxWords words
+	DuplicateInGroup                      // guard: the same span was already proposed in this group
+	RepeatedInBatch                       // guard: the span already reached the batch cap in this step
+	PredictionPromptTooLong               // the rollout dropped the mask: its prediction prompt exceeds the prompt budget
 	numReasons
 )
 

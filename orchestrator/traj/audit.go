@@ -374,6 +374,7 @@ func (rep *AuditReport) auditStep(files []string, set fileSettings, rows []audit
 				gi = len(props)
 				baseGroups[r.GroupID] = gi
 				props = append(props, reward.Proposal{Group: gi, Span: r.Target, Reason: task.Valid, Words: int(r.MaskWords), Tokens: int(r.MaskTokens)})
+				rep.MaskWordsHist[int(r.MaskWords)]++
 			}
 		default:
 			rep.mismatch(files, r, "group_id (no valid generator row with this mask_group_id)", r.GroupID, "", max)

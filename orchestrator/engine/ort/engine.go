@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,13 @@ type Options struct {
 	Weights WeightMode
 	// EOS overrides the config's end-of-sequence ids.
 	EOS []int32
+	// StandardOps forces the decode graph written with standard ONNX ops
+	// (cache grown by Concat, copied every step). By default the engine
+	// decodes with the fused graph of ONNX Runtime contrib ops
+	// (GroupQueryAttention appending to the cache in place) when the config
+	// allows it (qwen3.FusedDecodeSupported). Setting the environment
+	// variable PZ_FUSED_OPS=0 forces the standard graph everywhere.
+	StandardOps bool
 	// Detokenize turns ids into text; needed for stop strings.
 	Detokenize func(ids []int32) string
 	Logger     *slog.Logger
@@ -81,6 +89,7 @@ type Engine struct {
 	decode  *rt.Session
 	score   *rt.Session
 	version int64
+	fused   bool // decode runs the fused graph (waveFused)
 	eos     map[int32]bool
 	stats   Stats
 }
@@ -104,6 +113,13 @@ func New(runtime *rt.Runtime, cfg *models.Config, weights map[string][]float32, 
 		opts.Logger = slog.Default()
 	}
 	e := &Engine{rt: runtime, cfg: cfg, opts: opts, log: opts.Logger, eos: map[int32]bool{}}
+	if !opts.StandardOps && os.Getenv("PZ_FUSED_OPS") != "0" {
+		if err := qwen3.FusedDecodeSupported(cfg); err != nil {
+			e.log.Info("engine: decoding with standard ops", "reason", err)
+		} else {
+			e.fused = true
+		}
+	}
 	for _, id := range cfg.EOSTokenIDs {
 		e.eos[int32(id)] = true
 	}
@@ -142,7 +158,7 @@ func (e *Engine) load(weights map[string][]float32) error {
 			return nil // same graphs; the new feeds are used from the next run
 		}
 	}
-	dm, err := qwen3.BuildDecode(e.cfg, qwen3.DecodeOptions{Weights: src})
+	dm, err := qwen3.BuildDecode(e.cfg, qwen3.DecodeOptions{Weights: src, Fused: e.fused})
 	if err != nil {
 		return err
 	}
@@ -309,6 +325,17 @@ type row struct {
 	maxNew      int
 }
 
+// newRow starts sample s of request i, writing into res.
+func newRow(reqs []orchestrator.GenRequest, i, s int, res []orchestrator.GenResult) (*row, error) {
+	r := reqs[i]
+	smp, err := sample.New(r.Sampling, r.Seed+uint64(s))
+	if err != nil {
+		return nil, fmt.Errorf("generate: request %d: %w", i, err)
+	}
+	return &row{req: i, sample: s, promptLen: len(r.Prompt), out: &res[i].Completions[s],
+		sampler: smp, stop: r.StopStrings, maxNew: r.MaxNewTokens}, nil
+}
+
 // Generate samples completions (see orchestrator.Engine).
 func (e *Engine) Generate(ctx context.Context, reqs []orchestrator.GenRequest) ([]orchestrator.GenResult, error) {
 	e.mu.Lock()
@@ -334,6 +361,9 @@ func (e *Engine) Generate(ctx context.Context, reqs []orchestrator.GenRequest) (
 				return nil, fmt.Errorf("generate: request %d: token id %d outside the vocabulary [0, %d)", i, id, e.cfg.VocabSize)
 			}
 		}
+		if n := len(r.Prompt) + r.MaxNewTokens; e.fused && n > e.cfg.MaxPositionEmbeddings {
+			return nil, fmt.Errorf("generate: request %d: %d prompt + %d new tokens exceed max_position_embeddings %d", i, len(r.Prompt), r.MaxNewTokens, e.cfg.MaxPositionEmbeddings)
+		}
 		res[i].Completions = make([]orchestrator.Completion, max(r.N, 0))
 	}
 	// Waves of whole requests whose samples fit MaxBatch rows.
@@ -343,7 +373,11 @@ func (e *Engine) Generate(ctx context.Context, reqs []orchestrator.GenRequest) (
 			rows += reqs[hi].N
 			hi++
 		}
-		if err := e.wave(ctx, reqs, lo, hi, res); err != nil {
+		wave := e.wave
+		if e.fused {
+			wave = e.waveFused
+		}
+		if err := wave(ctx, reqs, lo, hi, res); err != nil {
 			return nil, err
 		}
 		lo = hi
@@ -421,13 +455,11 @@ func (e *Engine) wave(ctx context.Context, reqs []orchestrator.GenRequest, lo, h
 			}
 			masks = append(masks, mask[p*Tp:(p+1)*Tp]...)
 			copy(logits[ri*V:(ri+1)*V], promptLogits[p*V:(p+1)*V])
-			c := &res[lo+p].Completions[s]
-			smp, err := sample.New(r.Sampling, r.Seed+uint64(s))
+			rw, err := newRow(reqs, lo+p, s, res)
 			if err != nil {
-				return fmt.Errorf("generate: request %d: %w", lo+p, err)
+				return err
 			}
-			rows = append(rows, &row{req: lo + p, sample: s, promptLen: len(r.Prompt), out: c,
-				sampler: smp, stop: r.StopStrings, maxNew: r.MaxNewTokens})
+			rows = append(rows, rw)
 		}
 	}
 	T, half := Tp, 0
@@ -439,27 +471,11 @@ func (e *Engine) wave(ctx context.Context, reqs []orchestrator.GenRequest, lo, h
 		B := len(rows)
 		newIDs, newPos := make([]int64, B), make([]int64, B)
 		keep := make([]bool, B)
+		if err := e.sampleRows(rows, logits, newIDs, keep); err != nil {
+			return err
+		}
 		for i, r := range rows {
-			ch, err := r.sampler.Sample(logits[i*V : (i+1)*V])
-			if err != nil {
-				return fmt.Errorf("generate: request %d sample %d, token %d: %w", r.req, r.sample, len(r.out.IDs), err)
-			}
-			c := r.out
-			c.IDs = append(c.IDs, ch.Token)
-			c.SampleLogProbs = append(c.SampleLogProbs, ch.LogProb)
-			c.PolicyLogProbs = append(c.PolicyLogProbs, ch.PolicyLogProb)
-			e.stats.Tokens++
-			switch {
-			case e.eos[ch.Token]:
-				c.Finish = orchestrator.FinishEOS
-			case len(r.stop) > 0 && hasStop(e.opts.Detokenize(c.IDs), r.stop):
-				c.Finish = orchestrator.FinishStop
-			case len(c.IDs) >= r.maxNew:
-				c.Finish = orchestrator.FinishLength
-			default:
-				keep[i] = true
-			}
-			newIDs[i], newPos[i] = int64(ch.Token), int64(r.promptLen+len(c.IDs)-1)
+			newPos[i] = int64(r.promptLen + len(r.out.IDs) - 1)
 		}
 		// Compact: drop finished rows from the cache, masks and state.
 		if slices.Contains(keep, false) {
@@ -507,6 +523,36 @@ func (e *Engine) wave(ctx context.Context, reqs []orchestrator.GenRequest, lo, h
 			return fmt.Errorf("generate: decode step at length %d: %w", T+1, err)
 		}
 		T, half = T+1, 1-half
+	}
+	return nil
+}
+
+// sampleRows draws one token per row from its logits row, records it in
+// the row's completion, and sets the token in ids and whether the row goes
+// on in keep.
+func (e *Engine) sampleRows(rows []*row, logits []float32, ids []int64, keep []bool) error {
+	V := e.cfg.VocabSize
+	for i, r := range rows {
+		ch, err := r.sampler.Sample(logits[i*V : (i+1)*V])
+		if err != nil {
+			return fmt.Errorf("generate: request %d sample %d, token %d: %w", r.req, r.sample, len(r.out.IDs), err)
+		}
+		c := r.out
+		c.IDs = append(c.IDs, ch.Token)
+		c.SampleLogProbs = append(c.SampleLogProbs, ch.LogProb)
+		c.PolicyLogProbs = append(c.PolicyLogProbs, ch.PolicyLogProb)
+		e.stats.Tokens++
+		switch {
+		case e.eos[ch.Token]:
+			c.Finish = orchestrator.FinishEOS
+		case len(r.stop) > 0 && hasStop(e.opts.Detokenize(c.IDs), r.stop):
+			c.Finish = orchestrator.FinishStop
+		case len(c.IDs) >= r.maxNew:
+			c.Finish = orchestrator.FinishLength
+		default:
+			keep[i] = true
+		}
+		ids[i] = int64(ch.Token)
 	}
 	return nil
 }

@@ -15,15 +15,31 @@ import (
 
 func testEngine(t *testing.T, mode WeightMode, maxBatch int) (*Engine, *models.Config) {
 	t.Helper()
+	return testEngineOps(t, mode, maxBatch, false)
+}
+
+// testEngineOps builds an engine decoding with the fused graph, or with
+// its standard-op twin.
+func testEngineOps(t *testing.T, mode WeightMode, maxBatch int, standard bool) (*Engine, *models.Config) {
+	t.Helper()
 	cfg := models.Tiny()
 	cfg.VocabSize = 120
-	e, err := New(exporttest.Runtime(t), &cfg, qwen3.RandomWeights(&cfg, 21, 0.3), Options{Weights: mode, MaxBatch: maxBatch, IntraOpThreads: 1})
+	e, err := New(exporttest.Runtime(t), &cfg, qwen3.RandomWeights(&cfg, 21, 0.3),
+		Options{Weights: mode, MaxBatch: maxBatch, IntraOpThreads: 1, StandardOps: standard})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if e.fused == standard {
+		t.Fatalf("engine decodes fused=%v, want %v", e.fused, !standard)
 	}
 	t.Cleanup(func() { e.Close() })
 	return e, &cfg
 }
+
+var flavours = []struct {
+	name     string
+	standard bool
+}{{"fused", false}, {"standard", true}}
 
 func reqs() []orchestrator.GenRequest {
 	s := sample.Options{Temperature: 1}
@@ -69,26 +85,64 @@ func checkAgainstScore(t *testing.T, e *Engine, rq []orchestrator.GenRequest, re
 
 func TestGenerateMatchesScore(t *testing.T) {
 	for _, mode := range []WeightMode{WeightsInitializers, WeightsInputs} {
-		t.Run(string(mode), func(t *testing.T) {
-			e, _ := testEngine(t, mode, 64)
-			rq := reqs()
-			res, err := e.Generate(context.Background(), rq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range res {
-				if len(r.Completions) != rq[i].N {
-					t.Fatalf("request %d: %d completions", i, len(r.Completions))
-				}
-				for _, c := range r.Completions {
-					if len(c.IDs) != rq[i].MaxNewTokens || c.Finish != orchestrator.FinishLength {
-						t.Errorf("request %d: %d tokens, finish %s", i, len(c.IDs), c.Finish)
-					}
-				}
-			}
-			checkAgainstScore(t, e, rq, res)
-		})
+		for _, fl := range flavours {
+			t.Run(string(mode)+"/"+fl.name, func(t *testing.T) {
+				testGenerateMatchesScore(t, mode, fl.standard)
+			})
+		}
 	}
+}
+
+// TestFlavoursAgree: the fused decode graph and its standard-op twin
+// sample the same tokens with the same log-probs (design/STYLE.md point 6).
+func TestFlavoursAgree(t *testing.T) {
+	fused, _ := testEngineOps(t, WeightsInitializers, 4, false)
+	std, _ := testEngineOps(t, WeightsInitializers, 4, true)
+	rq := reqs()
+	a, err := fused.Generate(context.Background(), rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := std.Generate(context.Background(), rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i := range rq {
+		for j, c := range a[i].Completions {
+			d := b[i].Completions[j]
+			if !slices.Equal(c.IDs, d.IDs) || c.Finish != d.Finish {
+				t.Fatalf("request %d sample %d: fused %v (%s), standard %v (%s)", i, j, c.IDs, c.Finish, d.IDs, d.Finish)
+			}
+			for k := range c.PolicyLogProbs {
+				worst = max(worst, math.Abs(float64(c.PolicyLogProbs[k]-d.PolicyLogProbs[k])))
+			}
+		}
+	}
+	if worst > 1e-4 {
+		t.Errorf("policy log-probs differ by up to %.2g", worst)
+	}
+	t.Logf("max |Δ log-prob| fused vs standard: %.2g", worst)
+}
+
+func testGenerateMatchesScore(t *testing.T, mode WeightMode, standard bool) {
+	e, _ := testEngineOps(t, mode, 64, standard)
+	rq := reqs()
+	res, err := e.Generate(context.Background(), rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if len(r.Completions) != rq[i].N {
+			t.Fatalf("request %d: %d completions", i, len(r.Completions))
+		}
+		for _, c := range r.Completions {
+			if len(c.IDs) != rq[i].MaxNewTokens || c.Finish != orchestrator.FinishLength {
+				t.Errorf("request %d: %d tokens, finish %s", i, len(c.IDs), c.Finish)
+			}
+		}
+	}
+	checkAgainstScore(t, e, rq, res)
 }
 
 // TestGenerateIsIndependentOfBatch: a request's completions depend only

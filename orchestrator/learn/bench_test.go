@@ -1,0 +1,165 @@
+package learn
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"pz/export/exporttest"
+	"pz/models"
+	"pz/models/qwen3"
+)
+
+// Benchmarks of the learner (read, never asserted; see
+// design/PERF-ANCHORS.md for the PyTorch figures on the same shapes):
+//
+//	go test -run '^$' -bench 'TrainStep|Checkpoint' -benchtime 3x ./orchestrator/learn/
+//
+// Each reports tokens/s over every position of the batch (B·T, as the
+// anchors count them), seconds per step, the share of the 460.6 GFLOP/s
+// MatMul ceiling reached by 6·params FLOPs per token, and the process's peak
+// resident memory against the parameters' float32 bytes.
+
+// matmulCeiling is ORT's 1024³ fp32 MatMul rate on this machine (2 threads).
+const matmulCeiling = 460.6e9
+
+// demoConfig is the toy model of design/TOY-SCALE.md: 4 layers × 128
+// hidden, FFN 352, 4/2 heads of 32, vocab 2048 (1.0 M parameters).
+func demoConfig() *models.Config {
+	c := models.Tiny()
+	c.HiddenSize, c.IntermediateSize = 128, 352
+	c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim = 4, 4, 2, 32
+	c.VocabSize = 2048
+	return &c
+}
+
+// benchBatch makes B sequences of T positions (a 1-token prompt and T
+// completion tokens, so every position has loss), with old log-probs near
+// a uniform policy's so the learner does not recompute them.
+func benchBatch(cfg *models.Config, B, T int, seed uint64) []Sample {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	out := make([]Sample, B)
+	u := float32(-math.Log(float64(cfg.VocabSize)))
+	for i := range out {
+		s := Sample{PromptIDs: []int32{int32(rng.IntN(cfg.VocabSize))}, Advantage: float32(rng.NormFloat64())}
+		for range T {
+			s.CompletionIDs = append(s.CompletionIDs, int32(rng.IntN(cfg.VocabSize)))
+			s.OldLogProbs = append(s.OldLogProbs, u)
+		}
+		out[i] = s
+	}
+	return out
+}
+
+func peakRSSBytes() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) * 1024
+}
+
+func benchTrainStep(b *testing.B, cfg *models.Config, B, T int, opts Options) {
+	w := qwen3.RandomWeights(cfg, 20261128, 0.02)
+	opts.MicroBatchTokens = B * T
+	if opts.LR == 0 {
+		opts.LR = 1e-4
+	}
+	l, err := New(exporttest.Runtime(b), cfg, w, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	batch := benchBatch(cfg, B, T, 1)
+	ctx := context.Background()
+	// One warm-up step: ORT sizes its arenas on the first run.
+	if _, err := l.Step(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		m, err := l.Step(ctx, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m.MicroBatch != 1 {
+			b.Fatalf("%d micro-batches, want 1", m.MicroBatch)
+		}
+		n++
+	}
+	sec := time.Since(start).Seconds() / float64(n)
+	tok := float64(B * T)
+	params := float64(cfg.ParamCount())
+	b.ReportMetric(tok/sec, "tokens/s")
+	b.ReportMetric(sec, "s/step")
+	b.ReportMetric(100*6*params*tok/sec/matmulCeiling, "%ceiling")
+	b.ReportMetric(peakRSSBytes()/(4*params), "peakRSS/params")
+	b.ReportMetric(peakRSSBytes()/(1<<20), "peakRSS_MiB")
+}
+
+// BenchmarkTrainStepSmall: the small preset (42 M parameters), batch 8 ×
+// 512, GRPO loss, AdamW, one micro-batch; PyTorch: 402 tokens/s, 10.2 s/step.
+func BenchmarkTrainStepSmall(b *testing.B) {
+	if testing.Short() {
+		b.Skip("slow: seconds per step")
+	}
+	cfg := models.Small()
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
+			benchTrainStep(b, &cfg, 8, 512, Options{Objective: GRPO, IntraOpThreads: th})
+		})
+	}
+}
+
+// BenchmarkTrainStepDemo: the toy model at batch 16 × 256 with the
+// next-token objective (the prototype reached ~11.5 k tokens/s).
+func BenchmarkTrainStepDemo(b *testing.B) {
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
+			benchTrainStep(b, demoConfig(), 16, 256, Options{Objective: NextToken, IntraOpThreads: th})
+		})
+	}
+}
+
+// BenchmarkCheckpointSmall: learn.Save, and models.LoadCheckpoint plus
+// Learner.Restore, of the small preset with AdamW state (weights 168 MB,
+// optimizer 336 MB).
+func BenchmarkCheckpointSmall(b *testing.B) {
+	if testing.Short() {
+		b.Skip("slow")
+	}
+	cfg := models.Small()
+	l, err := New(exporttest.Runtime(b), &cfg, qwen3.RandomWeights(&cfg, 1, 0.02), Options{LR: 1e-4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.Run("save", func(b *testing.B) {
+		dir := b.TempDir()
+		for b.Loop() {
+			if _, err := l.Save(dir, SaveOptions{KeepLast: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		dir := b.TempDir()
+		p, err := l.Save(dir, SaveOptions{KeepLast: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := models.LoadCheckpoint(p); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := l.Restore(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
