@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -218,4 +219,39 @@ func kindRank(k string) int {
 		return 2
 	}
 	return 3
+}
+
+// Arm is one model's evaluation in a Comparison.
+type Arm struct {
+	Name  string                 `json:"name"`
+	Model string                 `json:"model,omitempty"`
+	Kinds map[string]*KindResult `json:"kinds"`
+}
+
+// Comparison is several models evaluated on identical questions
+// (comparison.json, read by pz report).
+type Comparison struct {
+	Arms []Arm `json:"arms"`
+}
+
+// WriteTable prints accuracy with 95% intervals, one row per arm.
+func (c Comparison) WriteTable(w io.Writer) {
+	kinds := []string{KindSingle, KindMulti, KindContent}
+	fmt.Fprintf(w, "%-16s", "model")
+	for _, k := range kinds {
+		fmt.Fprintf(w, " %-26s", k)
+	}
+	fmt.Fprintln(w)
+	for _, a := range c.Arms {
+		fmt.Fprintf(w, "%-16s", a.Name)
+		for _, k := range kinds {
+			r := a.Kinds[k]
+			if r == nil {
+				fmt.Fprintf(w, " %-26s", "-")
+				continue
+			}
+			fmt.Fprintf(w, " %-26s", fmt.Sprintf("%5.1f%% [%4.1f, %4.1f] n=%d", 100*r.Accuracy, 100*r.Low, 100*r.High, r.N))
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -50,10 +50,8 @@ say "5/6 random-span baseline (Random RLPT), same budget"
 rl random-span random-span
 
 say "6/6 held-out evaluation (greedy, $EVAL_N questions per kind, identical for every model) and report"
-for arm in base random-span pretrainzero; do
-  echo "-- $arm"
-  $PZ eval --model "$RUN/$arm" --data "$DATA" --n "$EVAL_N" --seed 7 --short-templates --max-tokens 12 \
-    --threads "$THREADS" --json "$RUN/eval-$arm.json"
-done
-$PZ report "$RUN/pretrainzero" "$RUN/random-span" --compare "$RUN" --out "$RUN/report.html"
+$PZ eval --model "$RUN/base" --model "$RUN/random-span" --model "$RUN/pretrainzero" \
+  --name base --name random-span --name pretrainzero --data "$DATA" --n "$EVAL_N" --seed 7 \
+  --short-templates --max-tokens 12 --threads "$THREADS" --json "$RUN/comparison.json"
+$PZ report "$RUN/pretrainzero" "$RUN/random-span" --out "$RUN/report.html"
 say "done in $(( $(date +%s) - start ))s; open $RUN/report.html"

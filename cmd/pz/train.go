@@ -166,9 +166,10 @@ func cloneWeights(w map[string][]float32) map[string][]float32 {
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
-		Usage: "held-out masked-span accuracy (greedy) with a fixed, seeded question set",
+		Usage: "held-out masked-span accuracy (greedy) with a fixed, seeded question set; several --model flags compare checkpoints on identical questions",
 		Flags: append(ortFlags(), threadsFlag,
-			&cli.StringFlag{Name: "model", Required: true},
+			&cli.StringSliceFlag{Name: "model", Required: true, Usage: "model folder (repeat to compare)"},
+			&cli.StringSliceFlag{Name: "name", Usage: "a name per --model for the table (default: folder names)"},
 			&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "data path; its held-out split is used"},
 			&cli.StringFlag{Name: "masks", Value: "random", Usage: "random, or a JSONL file of {\"id\",\"text\",\"span\"}"},
 			&cli.IntFlag{Name: "n", Value: 200, Usage: "questions per kind (random masks)"},
@@ -177,18 +178,15 @@ func evalCommand() *cli.Command {
 			&cli.BoolFlag{Name: "short-templates"},
 			&cli.StringFlag{Name: "templates"},
 			&cli.StringFlag{Name: "shard"},
-			&cli.StringFlag{Name: "json", Usage: "also write the report as JSON here"},
+			&cli.StringFlag{Name: "json", Usage: "also write the results as JSON here ({\"arms\": [{\"name\", \"model\", \"kinds\"}]})"},
 		),
 		Action: func(c *cli.Context) error {
-			eng, _, tok, err := loadEngine(c, c.String("model"), engine.Options{})
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			if tok == nil {
-				return fmt.Errorf("eval: %s has no tokenizer.json", c.String("model"))
+			modelsIn, names := c.StringSlice("model"), c.StringSlice("name")
+			if len(names) != 0 && len(names) != len(modelsIn) {
+				return fmt.Errorf("eval: %d --name for %d --model", len(names), len(modelsIn))
 			}
 			var items []orchestrator.EvalItem
+			var err error
 			if m := c.String("masks"); m != "random" {
 				if items, err = orchestrator.ReadEvalItems(m); err != nil {
 					return err
@@ -201,7 +199,7 @@ func evalCommand() *cli.Command {
 				items = orchestrator.MakeEvalSet(held.Passages(), c.Int("n"), c.Uint64("seed"))
 			}
 			if len(items) == 0 {
-				return fmt.Errorf("eval: no usable questions in %s", c.String("data"))
+				return fmt.Errorf("eval: no usable questions in the held-out split of %s", c.String("data"))
 			}
 			tmpl := orchestrator.DefaultRolloutOptions().Templates
 			if c.Bool("short-templates") {
@@ -212,19 +210,32 @@ func evalCommand() *cli.Command {
 					return err
 				}
 			}
-			t0 := time.Now()
-			rep, err := orchestrator.Evaluate(c.Context, eng, tok, items, orchestrator.EvalOptions{Templates: tmpl, MaxTokens: c.Int("max-tokens")})
-			if err != nil {
-				return err
+			var cmp orchestrator.Comparison
+			for i, m := range modelsIn {
+				name := filepath.Base(filepath.Clean(m))
+				if len(names) > 0 {
+					name = names[i]
+				}
+				eng, _, tok, err := loadEngine(c, m, engine.Options{})
+				if err != nil {
+					return err
+				}
+				if tok == nil {
+					eng.Close()
+					return fmt.Errorf("eval: %s has no tokenizer.json", m)
+				}
+				t0 := time.Now()
+				rep, err := orchestrator.Evaluate(c.Context, eng, tok, items, orchestrator.EvalOptions{Templates: tmpl, MaxTokens: c.Int("max-tokens")})
+				eng.Close()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.ErrWriter, "%s: %d questions in %.1fs\n", name, len(items), time.Since(t0).Seconds())
+				cmp.Arms = append(cmp.Arms, orchestrator.Arm{Name: name, Model: m, Kinds: rep.Kinds})
 			}
-			for _, k := range rep.KindNames() {
-				r := rep.Kinds[k]
-				fmt.Fprintf(c.App.Writer, "%-8s %5.1f%%  [%4.1f%%, %4.1f%%]  (%d/%d; normalised %.1f%%, unparsed %d)\n",
-					k, 100*r.Accuracy, 100*r.Low, 100*r.High, r.Correct, r.N, 100*r.Normalised, r.Unparsed)
-			}
-			fmt.Fprintf(c.App.ErrWriter, "%d questions in %.1fs\n", len(items), time.Since(t0).Seconds())
+			cmp.WriteTable(c.App.Writer)
 			if p := c.String("json"); p != "" {
-				return writeJSON(p, rep)
+				return writeJSON(p, cmp)
 			}
 			return nil
 		},
