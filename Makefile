@@ -8,7 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BENCH   ?= .
 PKG     ?= ./...
 
-.PHONY: setup build test demo bench vet fmt clean
+.PHONY: setup build test demo experiment bench vet fmt clean
 
 setup: ## fetch and verify the ONNX Runtime CPU library into .cache/ort
 	bash scripts/setup-ort.sh
@@ -23,8 +23,11 @@ vet:
 test: setup vet ## run every test (needs the ORT library: setup does it)
 	$(GO) test -count=1 -timeout 15m ./...
 
-demo: setup build ## the main job on the embedded defaults
-	./$(BIN) demo
+demo: setup build ## the main job on the embedded defaults (scripts/demo.sh, ~15 min)
+	PZ=./$(BIN) bash scripts/demo.sh
+
+experiment: setup build ## the longer experiment (~1 hour on 2 cores; not in CI)
+	PZ=./$(BIN) bash scripts/experiment.sh
 
 bench: setup ## Go benchmarks (figures are read, never asserted)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKG)

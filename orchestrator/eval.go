@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path"
 	"slices"
 
 	"pz/data"
@@ -251,6 +252,61 @@ func (c Comparison) WriteTable(w io.Writer) {
 				continue
 			}
 			fmt.Fprintf(w, " %-26s", fmt.Sprintf("%5.1f%% [%4.1f, %4.1f] n=%d", 100*r.Accuracy, 100*r.Low, 100*r.High, r.N))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// Pool merges the arms whose names match pattern (path.Match syntax) into
+// one arm named name: counts add up, and the interval is recomputed on the
+// pooled counts (seeds pooled as one larger sample).
+func (c Comparison) Pool(name, pattern string) (Arm, error) {
+	out := Arm{Name: name, Kinds: map[string]*KindResult{}}
+	matched := 0
+	for _, a := range c.Arms {
+		ok, err := path.Match(pattern, a.Name)
+		if err != nil {
+			return out, fmt.Errorf("pool %s: pattern %q: %w", name, pattern, err)
+		}
+		if !ok {
+			continue
+		}
+		matched++
+		for k, r := range a.Kinds {
+			p := out.Kinds[k]
+			if p == nil {
+				p = &KindResult{}
+				out.Kinds[k] = p
+			}
+			p.N += r.N
+			p.Correct += r.Correct
+			p.Unparsed += r.Unparsed
+			p.Normalised += r.Normalised * float64(r.N)
+		}
+	}
+	if matched == 0 {
+		return out, fmt.Errorf("pool %s: no arm matches %q", name, pattern)
+	}
+	for _, p := range out.Kinds {
+		p.Accuracy = float64(p.Correct) / float64(max(p.N, 1))
+		p.Normalised /= float64(max(p.N, 1))
+		p.Low, p.High = Wilson(p.Correct, p.N)
+	}
+	return out, nil
+}
+
+// WriteMarkdown prints the comparison as a Markdown table.
+func (c Comparison) WriteMarkdown(w io.Writer) {
+	kinds := []string{KindSingle, KindMulti, KindContent}
+	fmt.Fprintf(w, "| arm | %s | %s | %s |\n|---|---|---|---|\n", kinds[0]+" word", kinds[1]+"-word span", kinds[2]+" word")
+	for _, a := range c.Arms {
+		fmt.Fprintf(w, "| %s |", a.Name)
+		for _, k := range kinds {
+			if r := a.Kinds[k]; r != nil {
+				fmt.Fprintf(w, " %.1f%% [%.1f, %.1f] (%d/%d) |", 100*r.Accuracy, 100*r.Low, 100*r.High, r.Correct, r.N)
+			} else {
+				fmt.Fprint(w, " – |")
+			}
 		}
 		fmt.Fprintln(w)
 	}

@@ -269,3 +269,23 @@ func (e *loaderEngine) LoadWeights(context.Context, map[string][]float32, int64)
 	e.loads++
 	return nil
 }
+
+func TestPoolComparison(t *testing.T) {
+	cmp := Comparison{Arms: []Arm{
+		{Name: "pz-1", Kinds: map[string]*KindResult{KindSingle: {N: 10, Correct: 3, Normalised: 0.5}}},
+		{Name: "pz-2", Kinds: map[string]*KindResult{KindSingle: {N: 10, Correct: 7, Normalised: 0.7}}},
+		{Name: "rs-1", Kinds: map[string]*KindResult{KindSingle: {N: 10, Correct: 1}}},
+	}}
+	a, err := cmp.Pool("pz", "pz-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := a.Kinds[KindSingle]
+	lo, hi := Wilson(10, 20)
+	if r.N != 20 || r.Correct != 10 || r.Accuracy != 0.5 || r.Low != lo || r.High != hi || math.Abs(r.Normalised-0.6) > 1e-12 {
+		t.Errorf("pooled %+v", r)
+	}
+	if _, err := cmp.Pool("x", "nothing-*"); err == nil {
+		t.Error("no error for a pattern matching no arm")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/urfave/cli/v2"
@@ -95,7 +96,7 @@ func dataPrepareCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return st.WriteText(os.Stdout)
+			return st.WriteText(c.App.Writer)
 		},
 	}
 }
@@ -113,18 +114,18 @@ func dataStatsCommand() *cli.Command {
 				return cli.Exit("usage: pz data stats DIR", 2)
 			}
 			if c.Bool("json") {
-				b, err := os.ReadFile(c.Args().First() + "/" + data.StatsFile)
+				b, err := os.ReadFile(filepath.Join(c.Args().First(), data.StatsFile))
 				if err != nil {
 					return err
 				}
-				_, err = os.Stdout.Write(b)
+				_, err = c.App.Writer.Write(b)
 				return err
 			}
 			st, err := data.ReadStats(c.Args().First())
 			if err != nil {
 				return err
 			}
-			return st.WriteText(os.Stdout)
+			return st.WriteText(c.App.Writer)
 		},
 	}
 }

@@ -38,6 +38,7 @@ func commands() []*cli.Command {
 		trainCommand(),
 		pretrainCommand(),
 		evalCommand(),
+		evalTableCommand(),
 		tokenizeCommand(),
 		detokenizeCommand(),
 		tokenizerCommand(),

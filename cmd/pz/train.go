@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -237,6 +240,44 @@ func evalCommand() *cli.Command {
 			if p := c.String("json"); p != "" {
 				return writeJSON(p, cmp)
 			}
+			return nil
+		},
+	}
+}
+
+func evalTableCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "eval-table",
+		Usage: "pool the arms of a comparison.json (e.g. seeds) and print a Markdown table with 95% intervals",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "in", Required: true, Usage: "comparison.json written by pz eval --json"},
+			&cli.StringSliceFlag{Name: "pool", Usage: "NAME=PATTERN: arms whose names match PATTERN (glob) pooled as NAME; default: every arm as is"},
+		},
+		Action: func(c *cli.Context) error {
+			b, err := os.ReadFile(c.String("in"))
+			if err != nil {
+				return err
+			}
+			var cmp orchestrator.Comparison
+			if err := json.Unmarshal(b, &cmp); err != nil {
+				return fmt.Errorf("%s: %w", c.String("in"), err)
+			}
+			out := cmp
+			if pools := c.StringSlice("pool"); len(pools) > 0 {
+				out = orchestrator.Comparison{}
+				for _, p := range pools {
+					name, pat, ok := strings.Cut(p, "=")
+					if !ok {
+						return fmt.Errorf("--pool %q: want NAME=PATTERN", p)
+					}
+					a, err := cmp.Pool(name, pat)
+					if err != nil {
+						return err
+					}
+					out.Arms = append(out.Arms, a)
+				}
+			}
+			out.WriteMarkdown(c.App.Writer)
 			return nil
 		},
 	}
