@@ -3,8 +3,9 @@ package sample
 import "math"
 
 // The loops below run over the whole vocabulary on every token, so they are written for
-// the compiler: expNeg inlines, and each loop does one float64 subtraction, one multiply,
-// one compare and the exponential per logit. Sums accumulate in float64.
+// the compiler: expNeg inlines, each logit costs a compare with the running maximum, a
+// float64 subtraction and multiply, a compare and the exponential, and nothing appends
+// inside them (an append in the loop costs 3x). Sums accumulate in float64.
 
 const (
 	expMin     = -708.0 // e^d for d below this is treated as 0 (it is below 1e-307)
@@ -58,6 +59,28 @@ func softmaxStats(v []float32, invT float64) (i int, m float32, z float64) {
 		}
 	}
 	return i, m, z
+}
+
+// softmaxStats2 is softmaxStats without the index for invT ≠ 1 that also returns, from
+// the same pass, the policy normaliser Σ exp(x−m).
+func softmaxStats2(v []float32, invT float64) (m float32, z, policy float64) {
+	m = float32(math.Inf(-1))
+	m64 := math.Inf(-1)
+	for _, x := range v {
+		if x > m {
+			z *= math.Exp((m64 - float64(x)) * invT) // 0 while m is -Inf
+			policy *= math.Exp(m64 - float64(x))
+			m, m64 = x, float64(x)
+		}
+		d := float64(x) - m64
+		if t := d * invT; t >= expMin {
+			z += expNeg(t)
+		}
+		if d >= expMin {
+			policy += expNeg(d)
+		}
+	}
+	return m, z, policy
 }
 
 // sumExp returns Σ exp((x−m)·invT) over v for a known maximum m, skipping -Inf and NaN.

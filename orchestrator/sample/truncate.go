@@ -100,14 +100,18 @@ func (s *Sampler) prepareTopK(v []float32) (dist, error) {
 // where the kept set ends.
 func (s *Sampler) prepareTopP(v []float32) (dist, error) {
 	p := s.opts.TopP
-	_, m, all := softmaxStats(v, s.invT)
+	var m float32
+	var all, policy float64
+	if s.invT == 1 {
+		_, m, all = softmaxStats(v, 1)
+		policy = all
+	} else {
+		m, all, policy = softmaxStats2(v, s.invT)
+	}
 	if err := checkMax(m); err != nil {
 		return dist{}, err
 	}
-	d := dist{max: float64(m), logZ: math.Log(all)}
-	if s.invT != 1 {
-		d.logZ = math.Log(sumExp(v, d.max, 1))
-	}
+	d := dist{max: float64(m), logZ: math.Log(policy)}
 	target := p * all
 	delta := math.Log(float64(len(v))/((1-p)*all)) + 1
 	loose := lowerBound(d.max - delta/s.invT)
