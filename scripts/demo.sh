@@ -53,5 +53,5 @@ say "6/6 held-out evaluation (greedy, $EVAL_N questions per kind, identical for 
 $PZ eval --model "$RUN/base" --model "$RUN/random-span" --model "$RUN/pretrainzero" \
   --name base --name random-span --name pretrainzero --data "$DATA" --n "$EVAL_N" --seed 7 \
   --short-templates --max-tokens 12 --threads "$THREADS" --json "$RUN/comparison.json"
-$PZ report "$RUN/pretrainzero" "$RUN/random-span" --out "$RUN/report.html"
-say "done in $(( $(date +%s) - start ))s; open $RUN/report.html"
+$PZ report "$RUN/pretrainzero" "$RUN/random-span"
+say "done in $(( $(date +%s) - start ))s; open $RUN/report/report.html"

@@ -14,13 +14,15 @@
 //     their common parent; or named with Options.Comparisons): held-out
 //     accuracy per arm, shown as a table with the 95% intervals.
 //
-// The comparison.json format (title and note optional; each kind result
-// has the fields of orchestrator.KindResult, extra fields ignored):
+// The comparison.json format, a superset of what orchestrator.Comparison
+// writes (pz eval --json with several models); title, note and model are
+// optional, each kind result has the fields of orchestrator.KindResult, and
+// extra fields are ignored:
 //
 //	{"title": "held-out exact match after the demo",
 //	 "note": "greedy, 500 questions per kind",
 //	 "arms": [
-//	  {"name": "pretrainzero",
+//	  {"name": "pretrainzero", "model": "runs/demo/pretrainzero/checkpoint-100",
 //	   "kinds": {"single": {"n": 500, "correct": 43, "accuracy": 0.086,
 //	                        "ci95_low": 0.064, "ci95_high": 0.114},
 //	             "multi": {...}}},
@@ -30,8 +32,10 @@
 // folder.
 //
 // Charts (x = step; several runs are overlaid, colour per metric and dash
-// per run): reward per role; accuracy (rollout and held-out eval with 95%
-// intervals); validity and invalid reasons; mask diversity (distinct spans,
+// per run; from 60 steps on, a curve is drawn faint per step with a bold
+// centred moving average over it): reward per role; predictor accuracy;
+// held-out accuracy per kind with 95% intervals (when the run has evals);
+// validity and invalid reasons; mask diversity (distinct spans,
 // stop-word share and most frequent span, each as a share of valid masks:
 // where a collapse shows); mask counts; collapse guards; mask length;
 // response length per role; zero-variance filtering; loss; gradient norm;

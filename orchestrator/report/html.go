@@ -13,14 +13,22 @@ import (
 
 // captions explain what to look for in a chart.
 var captions = map[string]string{
-	"rewards":   "Generator reward is high for masks the predictor solves sometimes, zero for masks it always or never solves. A collapse: generator reward falls to 0 while predictor reward climbs to 1.",
-	"accuracy":  "Share of the predictor's answers that match the masked span exactly (strict) or after folding case and punctuation (normalised). Rising with the generator's masks getting easier is a warning sign, not progress.",
-	"held-out":  "Exact match (greedy) on a fixed held-out question set per kind of mask, with 95% Wilson intervals: the number that says whether training helps.",
-	"validity":  "Share of generator proposals that were usable masks, and why the others were not (share of proposals).",
-	"diversity": "Collapse onto a few easy spans shows as distinct spans falling and the stop-word and most-frequent-span shares rising. Guards should hold these.",
-	"guards":    "How often each collapse guard acted in a step (empty when the run had no guards on).",
-	"filtered":  "Groups whose samples all got the same reward carry no GRPO signal and are dropped. When every group is filtered, learning stops.",
-	"phases":    "Wall seconds of each phase of a train step.",
+	"rewards":         "Generator reward is high for masks the predictor solves sometimes, zero for masks it always or never solves. A collapse: generator reward falls to 0 while predictor reward climbs to 1.",
+	"accuracy":        "Share of the predictor's answers that match the masked span exactly (strict) or after folding case and punctuation (normalised). Rising with the generator's masks getting easier is a warning sign, not progress.",
+	"held-out":        "Exact match (greedy) on a fixed held-out question set per kind of mask, with 95% Wilson intervals: the number that says whether training helps.",
+	"validity":        "Share of generator proposals that were usable masks, and why the others were not (share of proposals).",
+	"diversity":       "Collapse onto a few easy spans shows as distinct spans falling and the stop-word and most-frequent-span shares rising. Guards should hold these.",
+	"guards":          "How often each collapse guard acted in a step (empty when the run had no guards on).",
+	"filtered":        "Groups whose samples all got the same reward carry no GRPO signal and are dropped. When every group is filtered, learning stops.",
+	"phases":          "Wall seconds of each phase of a train step.",
+	"mask-counts":     "Generator proposals per step, how many were usable masks, and how many different spans those were.",
+	"mask-length":     "Mean length of the valid masked spans.",
+	"response-length": "Mean completion length per role. The paper's response length grows with the predictor's skill; a shrinking generator reply can mean it settled on short, easy masks.",
+	"loss":            "GRPO loss of the update (token mean). Near 0 is normal: advantages are centred per group.",
+	"grad-norm":       "Global gradient norm before clipping; 0 when the update was skipped.",
+	"clip":            "Share of tokens whose importance ratio was clipped, and the approximate KL to the rollout policy.",
+	"mismatch":        "How far the learner's log-probabilities are from the sampler's on the same tokens; it should stay near 1.",
+	"throughput":      "Tokens sampled per second of rollout, and tokens trained per second of learning.",
 }
 
 type pageData struct {
@@ -166,6 +174,7 @@ func summaryTable(b *strings.Builder, runs []*Run) {
 // heldOutRow is one line of a held-out table.
 type heldOutRow struct {
 	arm, source string
+	model       string
 	kinds       map[string]*KindResult
 }
 
@@ -176,7 +185,7 @@ func heldOutTables(runs []*Run, comps []*Comparison) string {
 	for _, c := range comps {
 		var rows []heldOutRow
 		for _, a := range c.Arms {
-			rows = append(rows, heldOutRow{arm: a.Name, kinds: a.Kinds})
+			rows = append(rows, heldOutRow{arm: a.Name, model: a.Model, kinds: a.Kinds})
 		}
 		title := c.Title
 		if title == "" {
@@ -191,11 +200,11 @@ func heldOutTables(runs []*Run, comps []*Comparison) string {
 	var rows []heldOutRow
 	for _, r := range runs {
 		if r.Eval != nil && len(r.Eval.Kinds) > 0 {
-			rows = append(rows, heldOutRow{r.Name, "eval.json", r.Eval.Kinds})
+			rows = append(rows, heldOutRow{arm: r.Name, source: "eval.json", kinds: r.Eval.Kinds})
 		}
 		for i := len(r.Steps) - 1; i >= 0; i-- {
 			if e := r.Steps[i].Eval; e != nil && len(e.Kinds) > 0 {
-				rows = append(rows, heldOutRow{r.Name, fmt.Sprintf("metrics.jsonl, step %d", r.Steps[i].Step), e.Kinds})
+				rows = append(rows, heldOutRow{arm: r.Name, source: fmt.Sprintf("metrics.jsonl, step %d", r.Steps[i].Step), kinds: e.Kinds})
 				break
 			}
 		}
@@ -250,7 +259,11 @@ func heldOutTable(b *strings.Builder, title, sub string, rows []heldOutRow) {
 	}
 	b.WriteString("</tr>\n")
 	for _, r := range rows {
-		fmt.Fprintf(b, `<tr><td class="l">%s</td>`, esc(r.arm))
+		if r.model != "" {
+			fmt.Fprintf(b, `<tr><td class="l" title="%s">%s</td>`, esc(r.model), esc(r.arm))
+		} else {
+			fmt.Fprintf(b, `<tr><td class="l">%s</td>`, esc(r.arm))
+		}
 		if withSource {
 			fmt.Fprintf(b, `<td class="l">%s</td>`, esc(r.source))
 		}

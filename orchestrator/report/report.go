@@ -50,7 +50,8 @@ type Run struct {
 }
 
 // Comparison is the format of comparison.json: held-out accuracy per arm
-// (see the package documentation).
+// (see the package documentation). It reads what orchestrator.Comparison
+// writes (pz eval --json with several models).
 type Comparison struct {
 	Title string `json:"title,omitempty"`
 	Note  string `json:"note,omitempty"`
@@ -61,6 +62,7 @@ type Comparison struct {
 // Arm is one row of a comparison.
 type Arm struct {
 	Name  string                 `json:"name"`
+	Model string                 `json:"model,omitempty"` // the evaluated model's folder, if known
 	Kinds map[string]*KindResult `json:"kinds"`
 }
 

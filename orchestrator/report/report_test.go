@@ -256,7 +256,7 @@ func TestCompareRuns(t *testing.T) {
 {"step":3,"rollout":{"generator":{"rows":0,"reward_mean":0},"strict_accuracy":0.5,"top_spans":[{"span":"of the","count":2}],"valid_masks":4}}
 {"step":4,"rollou`)
 	comp := `{"title":"after the demo","arms":[{"name":"base","kinds":{"single":{"n":200,"correct":10,"accuracy":0.05,"ci95_low":0.027,"ci95_high":0.09}}},
-	{"name":"pz-arm","kinds":{"single":{"n":200,"correct":34,"accuracy":0.17,"ci95_low":0.124,"ci95_high":0.228}}}]}`
+	{"name":"pz-arm","model":"runs/demo/pretrainzero/checkpoint-30","kinds":{"single":{"n":200,"correct":34,"accuracy":0.17,"ci95_low":0.124,"ci95_high":0.228}}}]}`
 	if err := os.WriteFile(filepath.Join(root, "comparison.json"), []byte(comp), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestCompareRuns(t *testing.T) {
 	if _, ok := polylines(chartSVG(t, page, "rewards"))["random-span / generator"]; ok {
 		t.Error("random-span run drew a generator reward")
 	}
-	for _, want := range []string{"after the demo", ">pz-arm<", "17.0%", "[12.4, 22.8]", "n=200", "eval.json", "7.0%", "[3.4, 13.7]", `&#34;of the&#34;`, `class="l stop"`} {
+	for _, want := range []string{"after the demo", ">pz-arm<", "17.0%", "[12.4, 22.8]", "n=200", "eval.json", "7.0%", "[3.4, 13.7]", `title="runs/demo/pretrainzero/checkpoint-30"`, `&#34;of the&#34;`, `class="l stop"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
