@@ -57,10 +57,16 @@ func (b BudgetOptions) length(s string) int {
 
 // splitToBudget splits a normalised paragraph longer than max into pieces
 // of at most max units, at sentence ends where possible, else at spaces,
-// else inside a word at a rune boundary. Token lengths of the pieces are
-// estimated as the sum of their sentences' lengths; the caller re-measures.
+// else inside a word at a rune boundary. Pieces are balanced: with k =
+// ceil(length/max) pieces needed, each aims at length/k, so a paragraph
+// just over the budget gives two halves rather than a full piece and a
+// scrap. Token lengths of the pieces are estimated as the sum of their
+// units' lengths; the caller re-measures.
 func splitToBudget(text string, b BudgetOptions) []string {
 	units := sentences(text)
+	total := b.length(text)
+	k := (total + b.Max - 1) / b.Max
+	target := (total + k - 1) / max(k, 1)
 	var pieces []string
 	var cur strings.Builder
 	curLen := 0
@@ -78,7 +84,8 @@ func splitToBudget(text string, b BudgetOptions) []string {
 		if cur.Len() > 0 && b.Tokenizer == nil {
 			sep = 1
 		}
-		if curLen+sep+l <= b.Max {
+		// take the unit while it fits and its middle is within the target
+		if curLen+sep+l <= b.Max && (cur.Len() == 0 || 2*(curLen+sep)+l <= 2*target) {
 			if cur.Len() > 0 {
 				cur.WriteByte(' ')
 			}
@@ -113,26 +120,42 @@ func splitToBudget(text string, b BudgetOptions) []string {
 }
 
 // hardCut returns the longest prefix length (at a rune boundary, at least
-// one rune) of u that fits the budget, by bisection over rune counts.
+// one rune) of u that fits the budget: the Max-th rune for characters; for
+// tokens, galloping from Max runes (doubling while the prefix fits, up to
+// 32*Max runes) and then bisecting, so cutting a huge unbreakable string
+// costs O(window log window) per piece, never O(len(u)).
 func hardCut(u string, b BudgetOptions) int {
-	var ends []int // ends[k] = byte length of the first k+1 runes
-	for i := range u {
-		if i > 0 {
-			ends = append(ends, i)
+	runeEnd := func(k int) int { // byte length of the first k runes (k >= 1)
+		n := 0
+		for i := range u {
+			if n == k {
+				return i
+			}
+			n++
 		}
+		return len(u)
 	}
-	ends = append(ends, len(u))
-	lo, hi, best := 0, len(ends)-1, 0
-	for lo <= hi {
+	if b.Tokenizer == nil {
+		return runeEnd(b.Max)
+	}
+	fits := func(k int) bool { return b.length(u[:runeEnd(k)]) <= b.Max }
+	lo, hi := 1, max(b.Max, 1) // lo fits (a single rune is always taken), hi is the next probe
+	for hi <= 32*b.Max && fits(hi) {
+		if runeEnd(hi) == len(u) {
+			return len(u)
+		}
+		lo, hi = hi, 2*hi
+	}
+	// invariant: lo runes fit (or lo == 1), hi runes do not
+	for hi-lo > 1 {
 		mid := (lo + hi) / 2
-		if b.length(u[:ends[mid]]) <= b.Max {
-			best = mid
-			lo = mid + 1
+		if fits(mid) {
+			lo = mid
 		} else {
-			hi = mid - 1
+			hi = mid
 		}
 	}
-	return ends[best]
+	return runeEnd(lo)
 }
 
 // sentences splits normalised text after '.', '!' or '?' (optionally

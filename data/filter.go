@@ -3,12 +3,14 @@ package data
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Drop reasons, the keys of Stats.Drops. Each dropped document or passage
 // is counted under exactly one reason, the first that applies in this
 // order.
 const (
+	DropBadRecord     = "bad_record"       // undecodable JSONL line (with SkipBadFiles; else an error)
 	DropDocTooLarge   = "doc_too_large"    // record over ReadOptions.MaxDocBytes
 	DropInvalidUTF8   = "invalid_utf8"     // text or title is not valid UTF-8
 	DropEmpty         = "empty"            // no text at all
@@ -25,6 +27,13 @@ const (
 	DropDuplicate     = "duplicate"        // exact duplicate (after case and whitespace folding)
 	DropNearDuplicate = "near_duplicate"   // MinHash/LSH near duplicate (option)
 )
+
+// DropReasons lists every drop reason, in the order they are checked.
+func DropReasons() []string {
+	return []string{DropBadRecord, DropDocTooLarge, DropInvalidUTF8, DropEmpty, DropBoilerplate, DropList, DropTable,
+		DropMarkup, DropReference, DropTooShort, DropTooLong, DropFewWords, DropLetterRatio, DropLanguage,
+		DropDuplicate, DropNearDuplicate}
+}
 
 // FilterOptions are the quality filters. Zero values take the defaults
 // given; negative values switch a numeric filter off.
@@ -179,10 +188,23 @@ var englishFunctionWords = func() map[string]bool {
 	return m
 }()
 
+func isTrimPunct(c byte) bool {
+	switch c {
+	case '.', ',', ';', ':', '!', '?', '"', '\'', '(', ')':
+		return true
+	}
+	return false
+}
+
 // isFunctionWord reports a common English function word, ignoring case
 // and surrounding punctuation, without allocating.
 func isFunctionWord(w string) bool {
-	w = strings.Trim(w, ".,;:!?\"'()")
+	for len(w) > 0 && isTrimPunct(w[0]) {
+		w = w[1:]
+	}
+	for len(w) > 0 && isTrimPunct(w[len(w)-1]) {
+		w = w[:len(w)-1]
+	}
 	if len(w) > 5 || len(w) == 0 {
 		return false
 	}
@@ -198,38 +220,62 @@ func isFunctionWord(w string) bool {
 }
 
 // qualityDrop applies the text filters to a normalised passage text; "" if
-// it passes.
+// it passes. One pass over the text, with an ASCII fast path.
 func qualityDrop(text string, f FilterOptions) string {
 	letters, nonSpace, latin := 0, 0, 0
-	for _, r := range text {
-		if r == ' ' {
+	words, function := 0, 0
+	wordStart, hasAlnum := -1, false
+	endWord := func(end int) {
+		if wordStart >= 0 && hasAlnum {
+			words++
+			if f.Lang == "en" && isFunctionWord(text[wordStart:end]) {
+				function++
+			}
+		}
+		wordStart, hasAlnum = -1, false
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			i++
+			if c == ' ' {
+				endWord(i - 1)
+				continue
+			}
+			if wordStart < 0 {
+				wordStart = i - 1
+			}
+			nonSpace++
+			if c|0x20 >= 'a' && c|0x20 <= 'z' {
+				letters++
+				latin++
+				hasAlnum = true
+			} else if c >= '0' && c <= '9' {
+				hasAlnum = true
+			}
 			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		if unicode.IsSpace(r) { // Normalize leaves only ' ', but be safe
+			endWord(i - size)
+			continue
+		}
+		if wordStart < 0 {
+			wordStart = i - size
 		}
 		nonSpace++
 		if unicode.IsLetter(r) {
 			letters++
+			hasAlnum = true
 			if unicode.Is(unicode.Latin, r) {
 				latin++
 			}
+		} else if unicode.IsDigit(r) {
+			hasAlnum = true
 		}
 	}
-	words, function := 0, 0
-	for w := range strings.FieldsSeq(text) {
-		hasAlnum := false
-		for _, r := range w {
-			if unicode.IsLetter(r) || unicode.IsDigit(r) {
-				hasAlnum = true
-				break
-			}
-		}
-		if !hasAlnum {
-			continue
-		}
-		words++
-		if f.Lang == "en" && isFunctionWord(w) {
-			function++
-		}
-	}
+	endWord(len(text))
 	if f.MinWords > 0 && words < f.MinWords {
 		return DropFewWords
 	}
@@ -247,7 +293,30 @@ func qualityDrop(text string, f FilterOptions) string {
 	return ""
 }
 
-// dedupKey folds case and whitespace for exact-duplicate detection.
+// dedupKey is the exact-duplicate key: FNV-1a 64 of the text with letters
+// lower-cased (Unicode simple case folding by unicode.ToLower), computed
+// without allocating.
 func dedupKey(text string) uint64 {
-	return Hash64(strings.ToLower(text))
+	h := uint64(14695981039346656037)
+	var buf [utf8.UTFMax]byte
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			h ^= uint64(c)
+			h *= 1099511628211
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		n := utf8.EncodeRune(buf[:], unicode.ToLower(r))
+		for _, b := range buf[:n] {
+			h ^= uint64(b)
+			h *= 1099511628211
+		}
+	}
+	return h
 }

@@ -10,10 +10,10 @@ import (
 // 1099511628211).
 func TestHash64AndShardOf(t *testing.T) {
 	cases := []struct {
-		s      string
-		hash   uint64
-		mod4   int
-		mod7   int
+		s       string
+		hash    uint64
+		mod4    int
+		mod7    int
 		mod1000 int
 	}{
 		{"", 0xcbf29ce484222325, 1, 2, 37},
@@ -42,8 +42,8 @@ func TestHash64AndShardOf(t *testing.T) {
 func TestIsHeldout(t *testing.T) {
 	// u = (Hash64("heldout:"+key) >> 11) / 2^53, from Python.
 	cases := []struct {
-		key  string
-		u    float64
+		key string
+		u   float64
 	}{
 		{"Anarchism", 0.27744515096559097},
 		{"Sirius", 0.015998150940817357},

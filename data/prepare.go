@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // HeldoutFile is the held-out side's file name inside a prepared directory.
@@ -73,6 +74,7 @@ func Prepare(ctx context.Context, opts PrepareOptions) (*Stats, error) {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	writers := make([]*shardWriter, opts.Shards)
+	codec := newZstd()
 	var held *shardWriter
 	cleanup := func() {
 		for _, w := range writers {
@@ -85,7 +87,7 @@ func Prepare(ctx context.Context, opts PrepareOptions) (*Stats, error) {
 		}
 	}
 	for i := range writers {
-		w, err := newShardWriter(opts.Out, ShardFileName(i, opts.Shards), opts.RowGroupRows)
+		w, err := newShardWriter(opts.Out, ShardFileName(i, opts.Shards), opts.RowGroupRows, codec)
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -93,7 +95,7 @@ func Prepare(ctx context.Context, opts PrepareOptions) (*Stats, error) {
 		writers[i] = w
 	}
 	if opts.Heldout > 0 {
-		w, err := newShardWriter(opts.Out, HeldoutFile, opts.RowGroupRows)
+		w, err := newShardWriter(opts.Out, HeldoutFile, opts.RowGroupRows, codec)
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -212,13 +214,20 @@ type shardWriter struct {
 	done      bool
 }
 
-func newShardWriter(dir, name string, rowGroupRows int) (*shardWriter, error) {
+// newZstd is the shards' codec: zstd at its fastest level with one
+// encoder state per concurrent use, which keeps the writers' memory small
+// (the default level and concurrency hold several MB of history each).
+func newZstd() *pqzstd.Codec {
+	return &pqzstd.Codec{Level: pqzstd.SpeedFastest, Concurrency: 1}
+}
+
+func newShardWriter(dir, name string, rowGroupRows int, codec *pqzstd.Codec) (*shardWriter, error) {
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	w := parquet.NewGenericWriter[passageRow](f,
-		parquet.Compression(&parquet.Zstd),
+		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(int64(rowGroupRows)),
 		parquet.CreatedBy("pz", "data", time.Now().Format("2006-01-02")),
 	)

@@ -34,7 +34,8 @@ type ProcessOptions struct {
 // Process reads, splits, normalises, filters and deduplicates the inputs,
 // calling fn for every kept passage in input order with whether it is held
 // out. Memory is bounded by a few batches per worker plus the dedup sets
-// (8 bytes per kept passage, 8 more per LSH band with NearDedup).
+// (hashSet: 11-21 bytes per kept passage, 8 keys more per passage with
+// NearDedup).
 func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldout bool) error) (*Stats, error) {
 	start := time.Now()
 	opts.Budget = opts.Budget.withDefaults()
@@ -64,6 +65,7 @@ func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldou
 		return nil, err
 	}
 	st := newStats(opts)
+	opts.Read.deferJSON = true
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -97,7 +99,7 @@ func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldou
 		}
 		fst, readErr = ReadDocuments(ctx, files, opts.Read, func(d Document) error {
 			cur.docs = append(cur.docs, d)
-			size += len(d.Text) + 64
+			size += len(d.Text) + len(d.raw) + 64
 			if size >= 1<<20 || len(cur.docs) >= 512 {
 				if !send() {
 					return ctx.Err()
@@ -117,6 +119,18 @@ func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldou
 			pr := processor{budget: opts.Budget, filter: opts.Filter, near: opts.NearDedup}
 			for b := range jobs {
 				for _, d := range b.docs {
+					if d.raw != nil {
+						err := decodeJSONL(d.raw, d.fields, &d)
+						d.raw = nil
+						if err != nil && opts.Read.SkipBadFiles {
+							b.out = append(b.out, candidate{drop: DropBadRecord})
+							continue
+						}
+						if err != nil {
+							b.out = append(b.out, candidate{err: fmt.Errorf("%s: line %d: %w", d.Source, d.Row+1, err)})
+							break
+						}
+					}
 					pr.document(d, &b.out, &b.cnt)
 				}
 				b.docs = nil
@@ -129,8 +143,7 @@ func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldou
 		close(results)
 	}()
 
-	seen := map[uint64]struct{}{}
-	bands := map[uint64]struct{}{}
+	var seen, bands hashSet
 	pending := map[int]*batch{}
 	next := 0
 	var fnErr error
@@ -138,21 +151,27 @@ func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldou
 		st.addCounts(&b.cnt)
 		for i := range b.out {
 			c := &b.out[i]
+			if c.err != nil {
+				if fnErr == nil {
+					fnErr = c.err
+					cancel()
+				}
+				return
+			}
 			if c.drop != "" {
 				st.Drops[c.drop]++
 				continue
 			}
 			if !opts.NoDedup {
-				if _, dup := seen[c.key]; dup {
+				if !seen.add(c.key) {
 					st.Drops[DropDuplicate]++
 					continue
 				}
-				seen[c.key] = struct{}{}
 			}
 			if opts.NearDedup {
 				dup := false
 				for _, k := range c.bands {
-					if _, ok := bands[k]; ok {
+					if bands.has(k) {
 						dup = true
 						break
 					}
@@ -162,7 +181,7 @@ func Process(ctx context.Context, opts ProcessOptions, fn func(p Passage, heldou
 					continue
 				}
 				for _, k := range c.bands {
-					bands[k] = struct{}{}
+					bands.add(k)
 				}
 			}
 			key := c.p.DocID
@@ -220,6 +239,7 @@ type counts struct {
 }
 
 type candidate struct {
+	err   error // a record that could not be decoded: stops the run
 	p     Passage
 	drop  string
 	key   uint64

@@ -32,6 +32,10 @@ type Document struct {
 	FirstPara int
 	Source    string // the file it came from
 	Row       int64  // line, row or paragraph number inside Source, from 0
+	// raw holds an undecoded JSONL line when decoding is deferred to
+	// Process's workers (ReadOptions.deferJSON).
+	raw    []byte
+	fields Fields
 	// Oversize is set (and Text left empty) when the record's text was over
 	// ReadOptions.MaxDocBytes; it is counted as a drop, not read.
 	Oversize bool
@@ -78,6 +82,9 @@ type ReadOptions struct {
 	SkipBadFiles bool
 	// Progress, when set, receives the input bytes read.
 	Progress Progress
+	// deferJSON leaves JSONL lines undecoded in Document.raw for Process's
+	// workers to decode in parallel.
+	deferJSON bool
 }
 
 // FileStats counts what ReadDocuments saw of the files themselves.
@@ -94,7 +101,11 @@ var ErrNoInput = errors.New("no input files")
 // ErrMissingColumn is returned for a Parquet file without the text column.
 var ErrMissingColumn = errors.New("missing text column")
 
-var inputExts = []string{".jsonl", ".ndjson", ".json", ".parquet", ".txt", ".text"}
+// inputExts are the extensions picked when walking a directory. ".json"
+// is not among them (a directory's .json files are usually metadata, such
+// as a prepared directory's stats.json), but a .json file named directly
+// is read as JSONL.
+var inputExts = []string{".jsonl", ".ndjson", ".parquet", ".txt", ".text"}
 
 func stripCompression(name string) (base, comp string) {
 	lower := strings.ToLower(name)
@@ -130,7 +141,7 @@ func knownInput(name string) bool {
 }
 
 // ExpandInputs turns files, directories (walked recursively, keeping files
-// with a known extension: .jsonl .ndjson .json .parquet .txt .text,
+// with a known extension: .jsonl .ndjson .parquet .txt .text,
 // optionally + .gz/.zst) and globs into a sorted, de-duplicated file list.
 // A named file is kept whatever its extension (it is then plain text).
 func ExpandInputs(inputs []string) ([]string, error) {
@@ -366,11 +377,17 @@ func readJSONL(ctx context.Context, path string, br *bufio.Reader, opts ReadOpti
 		}
 		buf = line
 		trimmed := bytes.TrimSpace(line)
+		if row == 0 {
+			trimmed = bytes.TrimPrefix(trimmed, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
+		}
 		if over || len(trimmed) > 0 {
 			doc := Document{Source: path, Row: row}
 			if over {
 				doc.ID = path + ":" + strconv.FormatInt(row, 10)
 				doc.Oversize = true
+			} else if opts.deferJSON {
+				doc.raw = append([]byte(nil), trimmed...)
+				doc.fields = opts.Fields
 			} else if err := decodeJSONL(trimmed, opts.Fields, &doc); err != nil {
 				return n, fmt.Errorf("line %d: %w", row+1, err)
 			}

@@ -67,6 +67,9 @@ func newStats(opts ProcessOptions) *Stats {
 		HeldoutFraction: opts.Heldout,
 		HeldoutBy:       opts.HeldoutBy,
 	}
+	for _, r := range DropReasons() {
+		st.Drops[r] = 0 // every filter shows in stats.json, even when it dropped nothing
+	}
 	for i, lo := range histogramEdges {
 		hi := 0
 		if i+1 < len(histogramEdges) {
@@ -139,9 +142,13 @@ func (st *Stats) WriteText(w io.Writer) error {
 	for k := range st.Drops {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return st.Drops[keys[i]] > st.Drops[keys[j]] || st.Drops[keys[i]] == st.Drops[keys[j]] && keys[i] < keys[j] })
+	sort.Slice(keys, func(i, j int) bool {
+		return st.Drops[keys[i]] > st.Drops[keys[j]] || st.Drops[keys[i]] == st.Drops[keys[j]] && keys[i] < keys[j]
+	})
 	for _, k := range keys {
-		fmt.Fprintf(&b, "  %-18s %d\n", k, st.Drops[k])
+		if st.Drops[k] > 0 {
+			fmt.Fprintf(&b, "  %-18s %d\n", k, st.Drops[k])
+		}
 	}
 	for _, bad := range st.Bad {
 		fmt.Fprintf(&b, "  bad file: %s\n", bad)

@@ -186,3 +186,82 @@ func TestOpenShards(t *testing.T) {
 		t.Errorf("held out of a prepared dir without one: %v", err)
 	}
 }
+
+// The real use: a worker opens its shard of a prepared directory, consumes
+// some passages, saves the cursor with its checkpoint, and a new process
+// opens the same path and resumes: the sequence continues exactly.
+func TestOpenResumeFromCursorFile(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	if _, err := Prepare(ctx, PrepareOptions{Out: out, Shards: 2, ProcessOptions: ProcessOptions{Inputs: []string{"sample/train.jsonl"}}}); err != nil {
+		t.Fatal(err)
+	}
+	opts := OpenOptions{Shard: ShardSpec{I: 1, N: 2}, Seed: 99}
+	ref, err := Open(ctx, out, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := ref.Len()
+	var want []string
+	for range n + 500 { // into the second epoch
+		p, _ := ref.Next()
+		want = append(want, p.ID)
+	}
+	first, _ := Open(ctx, out, opts)
+	k := n + 123
+	for range k {
+		first.Next()
+	}
+	path := filepath.Join(t.TempDir(), "cursor.json")
+	if err := SaveCursor(path, first.Cursor()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCursor(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := Open(ctx, out, opts)
+	if err := second.Resume(c); err != nil {
+		t.Fatal(err)
+	}
+	for i := k; i < len(want); i++ {
+		p, _ := second.Next()
+		if p.ID != want[i] {
+			t.Fatalf("resumed passage %d = %s, want %s", i, p.ID, want[i])
+		}
+	}
+	// The cursor of another shard does not fit.
+	other, _ := Open(ctx, out, OpenOptions{Shard: ShardSpec{I: 0, N: 2}, Seed: 99})
+	if err := other.Resume(c); !errors.Is(err, ErrCursorMismatch) {
+		t.Errorf("other shard: %v", err)
+	}
+}
+
+// Raw inputs with a held-out fraction: the two splits partition the
+// passages by document.
+func TestOpenRawHeldout(t *testing.T) {
+	ctx := context.Background()
+	po := ProcessOptions{Heldout: 0.2}
+	train, err := Open(ctx, "sample/heldout.jsonl", OpenOptions{Process: po})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := Open(ctx, "sample/heldout.jsonl", OpenOptions{Process: po, Split: SplitHeldout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := Open(ctx, "sample/heldout.jsonl", OpenOptions{})
+	if train.Len()+held.Len() != all.Len() || held.Len() == 0 {
+		t.Errorf("train %d + held %d != all %d", train.Len(), held.Len(), all.Len())
+	}
+	for _, p := range held.Passages() {
+		if !IsHeldout(p.DocID, 0.2) {
+			t.Errorf("held-out %s does not hash below 0.2", p.ID)
+		}
+	}
+	for _, p := range train.Passages() {
+		if IsHeldout(p.DocID, 0.2) {
+			t.Errorf("train %s hashes below 0.2", p.ID)
+		}
+	}
+}

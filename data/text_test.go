@@ -10,7 +10,7 @@ func TestNormalize(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"  hello   world  ", "hello world"},
 		{"caf\u0065\u0301 au lait", "caf\u00e9 au lait"}, // NFC composes e + combining acute
-		{"a\u00a0b\u2009c", "a b c"},                      // no-break and thin spaces
+		{"a\u00a0b\u2009c", "a b c"},                     // no-break and thin spaces
 		{"line one\nline two\r\n\tthree", "line one line two three"},
 		{"zero\u200bwidth\ufeff", "zero width"},
 		{"keep punctuation: (a), \"b\" — c!", "keep punctuation: (a), \"b\" — c!"},
@@ -112,6 +112,11 @@ func TestSplitToBudget(t *testing.T) {
 			t.Errorf("piece of %d chars > max %d", n, b.Max)
 		}
 	}
+	// Just over budget: two balanced pieces (3 + 2 sentences), no scrap.
+	five := strings.TrimSpace(strings.Repeat(sent, 5)) // 144 chars
+	if pieces := splitToBudget(five, b); len(pieces) != 2 || len(pieces[0]) != 86 || len(pieces[1]) != 57 {
+		t.Errorf("balanced split: %q", pieces)
+	}
 	// A single unbreakable word gets hard-cut at rune boundaries.
 	word := strings.Repeat("é", 250)
 	pieces = splitToBudget(word, b)
@@ -148,11 +153,11 @@ func TestTokenBudget(t *testing.T) {
 	var out []candidate
 	var cnt counts
 	pr.document(doc, &out, &cnt)
-	// 250 words, no sentence break: 100 + 100 + 50 words.
+	// 250 words, no sentence break: 3 pieces balanced to ceil(250/3) = 84.
 	if len(out) != 3 {
 		t.Fatalf("got %d candidates, want 3", len(out))
 	}
-	wantTok := []int{100, 100, 50}
+	wantTok := []int{84, 84, 82}
 	for i, c := range out {
 		if c.drop != "" {
 			t.Fatalf("piece %d dropped: %s", i, c.drop)
@@ -160,5 +165,71 @@ func TestTokenBudget(t *testing.T) {
 		if c.p.NTokens != wantTok[i] || c.p.ID != passageID("d", 0, i, true) {
 			t.Errorf("piece %d: id %s tokens %d, want %d", i, c.p.ID, c.p.NTokens, wantTok[i])
 		}
+	}
+}
+
+// A huge paragraph with no break at all is cut in linear time and its
+// pieces counted (here as too few words), never crashing.
+func TestHugeUnbreakableParagraph(t *testing.T) {
+	for _, tok := range []TokenCounter{nil, charTokenizer{}} {
+		pr := processor{budget: BudgetOptions{Tokenizer: tok, Min: 10, Max: 4000}.withDefaults(), filter: FilterOptions{}.withDefaults()}
+		var out []candidate
+		var cnt counts
+		pr.document(Document{ID: "big", Text: strings.Repeat("x", 2<<20)}, &out, &cnt)
+		if want := (2<<20)/4000 + 1; len(out) != want {
+			t.Fatalf("tokenizer %v: %d pieces, want %d", tok, len(out), want)
+		}
+		for _, c := range out {
+			if c.drop != DropFewWords {
+				t.Fatalf("piece kept or dropped as %q", c.drop)
+			}
+		}
+	}
+}
+
+// charTokenizer: one token per byte.
+type charTokenizer struct{}
+
+func (charTokenizer) Encode(s string) []int32 { return make([]int32, len(s)) }
+
+func TestPackShortParagraphs(t *testing.T) {
+	// Paragraph lengths 40, 40, 40, 150, 40 with min 100, max 200: the first
+	// three pack into one passage of 40+2+40+2+40 = 124 chars at index 0;
+	// 150 stands alone at index 3; the last 40 stays too short.
+	p40 := strings.Repeat("abcd ", 8)[:39] + "."
+	p150 := strings.Repeat("wxyz ", 30)[:149] + "."
+	doc := Document{ID: "d", Text: strings.Join([]string{p40, p40, p40, p150, p40}, "\n\n")}
+	pr := processor{budget: BudgetOptions{Min: 100, Max: 200, Pack: true}.withDefaults(), filter: FilterOptions{MinWords: -1, MinLetterRatio: -1, Lang: "none", KeepMarkup: true}}
+	var out []candidate
+	var cnt counts
+	pr.document(doc, &out, &cnt)
+	if len(out) != 3 || cnt.paragraphs != 5 {
+		t.Fatalf("got %d candidates, %d paragraphs: %+v", len(out), cnt.paragraphs, out)
+	}
+	want := []struct {
+		id     string
+		nchars int
+		drop   string
+	}{{"d#0", 124, ""}, {"d#3", 150, ""}, {"", 0, DropTooShort}}
+	for i, w := range want {
+		c := out[i]
+		if c.p.ID != w.id || c.p.NChars != w.nchars || c.drop != w.drop {
+			t.Errorf("candidate %d: id %q chars %d drop %q, want %q %d %q", i, c.p.ID, c.p.NChars, c.drop, w.id, w.nchars, w.drop)
+		}
+	}
+	if !strings.Contains(out[0].p.Text, p40+"\n\n"+p40) {
+		t.Errorf("packed text %q", out[0].p.Text)
+	}
+}
+
+func TestDedupKey(t *testing.T) {
+	// Case-folded FNV-1a: equal to Hash64 of the lower-cased text.
+	for _, s := range []string{"", "Hello World", "ÉCOLE Normale", "ΣΊΣΥΦΟΣ", "mixed ASCII and Ünïcödé"} {
+		if got, want := dedupKey(s), Hash64(strings.ToLower(s)); got != want {
+			t.Errorf("dedupKey(%q) = %#x, want %#x", s, got, want)
+		}
+	}
+	if dedupKey("The cat.") != dedupKey("the CAT.") || dedupKey("the cat.") == dedupKey("the cat!") {
+		t.Error("case folding or punctuation sensitivity wrong")
 	}
 }
