@@ -393,13 +393,26 @@ func AppendOptimizer(g *Graph, o Optimizer, params, grads []*Value) {
 		if nw.dtype != w.dtype {
 			nw = g.Cast(nw, w.dtype)
 		}
-		g.Output(UpdatedName(w.name), nw)
+		g.Output(UpdatedName(w.name), nameOutput(g, nw, UpdatedName(w.name)))
 		for j, v := range ns {
-			g.Output(UpdatedName(slots[j].name), v)
+			g.Output(UpdatedName(slots[j].name), nameOutput(g, v, UpdatedName(slots[j].name)))
 		}
 	}
 	g.Output(UpdatedName(StepName), next)
 	g.Output(GradNormName, norm)
+}
+
+// nameOutput gives v, the fresh output of an update node, the name it is
+// about to be output under, so Output needs no Identity node (a copy of a
+// whole parameter-sized tensor per slot per step). Values that are not
+// fresh node outputs are returned unchanged.
+func nameOutput(g *Graph, v *Value, name string) *Value {
+	if v.kind != kindNode || v.name == name || g.names[name] || slices.Contains(g.outputs, v) {
+		return v
+	}
+	delete(g.names, v.name)
+	v.name = g.claim(name)
+	return v
 }
 
 // StateNames lists the names of the state an optimizer graph over params

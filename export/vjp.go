@@ -64,7 +64,7 @@ func ruleFor(op string) (vjpRule, bool) {
 	case "Softmax":
 		return vjpSoftmax, true
 	case "LogSoftmax":
-		return vjpLogSoftmax, true
+		return vjpLogSoftmaxSparse, true
 	case "MatMul":
 		return vjpMatMul, true
 	case "ReduceSum":

@@ -86,6 +86,15 @@ func BuildForward(cfg *models.Config, opts ForwardOptions) (f *Forward, err erro
 // every position, and the next-token entropy when withEntropy is set.
 func (m *Model) TargetLogProbs(g *export.Graph, ids, pos, mask, tgt *export.Value, withEntropy bool) (logprobs, entropy *export.Value) {
 	h := m.Hidden(g, ids, pos, m.causalMask(g, mask, nil))
+	return m.targetLogProbs(g, h, tgt, withEntropy)
+}
+
+// targetLogProbs projects hidden states [b, t, hidden] onto the vocabulary
+// and returns log p(tgt) [b, t] (and the entropy). Without the entropy
+// the log-softmax's only use is the pick of the targets, whose gradient
+// export's autodiff forms in three full-vocabulary passes (softmax minus
+// the scattered one-hot) instead of six.
+func (m *Model) targetLogProbs(g *export.Graph, h, tgt *export.Value, withEntropy bool) (logprobs, entropy *export.Value) {
 	lsm := g.LogSoftmax(m.logits(g, h), -1) // [b,t,V]
 	logprobs = g.Squeeze(g.GatherElements(lsm, g.Unsqueeze(tgt, -1), -1), -1)
 	if withEntropy {

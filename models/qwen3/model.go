@@ -244,24 +244,48 @@ func (a Attention) qkv(g *export.Graph, x, cos, sin *export.Value) (q, k, v *exp
 }
 
 // attend computes softmax(q·kᵀ/√d + mask)·v with grouped-query heads:
-// queries are viewed as [b, kvh, group, tq, d] and keys/values as
-// [b, kvh, 1, tk, d], so MatMul broadcasts each key head over its group
-// without copying it. allowed is a bool mask broadcastable to
-// [b, 1, 1, tq, tk]. The result is [b, tq, h·d].
+// the queries of one key head's group are stacked along the query axis,
+// q as [b, kvh, group·tq, d] against keys/values [b, kvh, tk, d], so each
+// product is one plain batched MatMul over a taller matrix — no broadcast
+// over the group, and the key/value gradients need no sum over it. allowed
+// is a bool mask broadcastable to [b, 1, 1, tq, tk]. The result is
+// [b, tq, h·d].
 func (a Attention) attend(g *export.Graph, q, k, v, allowed *export.Value) *export.Value {
 	group := int64(a.Heads / a.KVHeads)
+	kvh := int64(a.KVHeads)
 	d := int64(a.HeadDim)
-	q5 := g.Reshape(q, 0, int64(a.KVHeads), group, -1, d)
-	k5 := g.Unsqueeze(k, 2)
-	v5 := g.Unsqueeze(v, 2)
-	scores := g.Mul(g.MatMul(q5, g.Transpose(k5, 0, 1, 2, 4, 3)), g.ScalarLike(q, 1/math.Sqrt(float64(d))))
-	// A large finite negative rather than -inf: a query row with every key
-	// masked (padding) then gets uniform weights instead of NaN.
-	scores = g.Where(allowed, scores, g.ScalarLike(scores, -1e9))
-	ctx := g.MatMul(g.Softmax(scores, -1), v5)     // [b,kvh,group,tq,d]
-	ctx = g.Reshape(ctx, 0, int64(a.Heads), -1, d) // [b,h,tq,d]
-	ctx = g.Transpose(ctx, 0, 2, 1, 3)             // [b,tq,h,d]
-	return g.Reshape(ctx, 0, 0, int64(a.Heads)*d)  // [b,tq,h·d]
+	// The 1/√d scale goes on the queries ([.., tq, d]) rather than the
+	// scores ([.., tq, tk]): in the backward pass that is a pass over the
+	// small tensor instead of the large one.
+	q4 := g.Reshape(g.Mul(q, g.ScalarLike(q, 1/math.Sqrt(float64(d)))), 0, kvh, -1, d) // [b,kvh,group·tq,d]
+	scores := g.MatMul(q4, g.Transpose(k, 0, 1, 3, 2))                                 // [b,kvh,group·tq,tk]
+	// The mask is added as a bias (0 or a large finite negative, built on
+	// the small broadcast mask and shared by every layer): unlike Where,
+	// Add's gradient is the identity, so the backward pass makes no copy of
+	// the scores. The masked weights are exactly 0 after the softmax either
+	// way, and a query row with every key masked (padding) gets finite
+	// weights instead of NaN. Scores and bias are viewed with (tq, tk)
+	// flattened, so the bias broadcasts over the group.
+	bias := g.Reshape(maskBias(g, allowed, q.DType()), 0, 1, 1, -1) // [b,1,1,tq·tk]
+	sh := scores.Shape()
+	flat := reshapeAs(g, scores, export.Shape{sh[0], sh[1], {Size: group}, bias.Shape()[3]}, 0, kvh, group, -1)
+	masked := g.ReshapeLike(g.Add(flat, bias), scores)           // [b,kvh,group·tq,tk]
+	ctx := g.MatMul(g.Softmax(masked, -1), v)                    // [b,kvh,group·tq,d]
+	ctx = reshapeAs(g, ctx, q.Shape(), 0, int64(a.Heads), -1, d) // [b,h,tq,d]
+	ctx = g.Transpose(ctx, 0, 2, 1, 3)                           // [b,tq,h,d]
+	return g.Reshape(ctx, 0, 0, int64(a.Heads)*d)                // [b,tq,h·d]
+}
+
+// reshapeAs is Reshape to target whose result shape the caller states
+// (for symbolic shapes the builder's inference cannot divide).
+func reshapeAs(g *export.Graph, x *export.Value, out export.Shape, target ...int64) *export.Value {
+	return g.Op("Reshape", "", []*export.Value{x, g.Int64s(target...)}, nil, export.OutType{DType: x.DType(), Shape: out})[0]
+}
+
+// maskBias turns a bool attention mask into the additive bias 0 (allowed)
+// or -1e9 (masked).
+func maskBias(g *export.Graph, allowed *export.Value, dt export.DType) *export.Value {
+	return g.Where(allowed, g.Scalar(dt, 0), g.Scalar(dt, -1e9))
 }
 
 // embed looks up token embeddings.

@@ -55,6 +55,16 @@ func benchBatch(cfg *models.Config, B, T int, seed uint64) []Sample {
 	return out
 }
 
+// cpuSeconds is the process's user+system CPU time, a figure less
+// disturbed than wall time by other work on a shared machine.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
 func peakRSSBytes() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -80,7 +90,7 @@ func benchTrainStep(b *testing.B, cfg *models.Config, B, T int, opts Options) {
 	if _, err := l.Step(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	n := 0
 	for b.Loop() {
 		m, err := l.Step(ctx, batch)
@@ -93,6 +103,7 @@ func benchTrainStep(b *testing.B, cfg *models.Config, B, T int, opts Options) {
 		n++
 	}
 	sec := time.Since(start).Seconds() / float64(n)
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(n), "cpu_s/step")
 	tok := float64(B * T)
 	params := float64(cfg.ParamCount())
 	b.ReportMetric(tok/sec, "tokens/s")
@@ -162,4 +173,70 @@ func BenchmarkCheckpointSmall(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSharedPrefix: a GRPO step on 4 groups of G = 8 completions of
+// 16 tokens after a 200-token prompt (the toy loop's shape), plain versus
+// Options.SharedPrefix, one micro-batch each, 1 intra-op thread: on the
+// demo model and on the small preset.
+func BenchmarkSharedPrefix(b *testing.B) {
+	small := models.Small()
+	for _, c := range []struct {
+		name string
+		cfg  *models.Config
+	}{{"demo", demoConfig()}, {"small", &small}} {
+		b.Run(c.name, func(b *testing.B) {
+			if c.name == "small" && testing.Short() {
+				b.Skip("slow: seconds per step")
+			}
+			benchSharedPrefix(b, c.cfg)
+		})
+	}
+}
+
+func benchSharedPrefix(b *testing.B, cfg *models.Config) {
+	const groups, G, prompt, completion = 4, 8, 200, 16
+	rng := rand.New(rand.NewPCG(3, 1))
+	var batch []Sample
+	u := float32(-math.Log(float64(cfg.VocabSize)))
+	for range groups {
+		p := make([]int32, prompt)
+		for i := range p {
+			p[i] = int32(rng.IntN(cfg.VocabSize))
+		}
+		for range G {
+			s := Sample{PromptIDs: p, Advantage: float32(rng.NormFloat64())}
+			for range completion {
+				s.CompletionIDs = append(s.CompletionIDs, int32(rng.IntN(cfg.VocabSize)))
+				s.OldLogProbs = append(s.OldLogProbs, u)
+			}
+			batch = append(batch, s)
+		}
+	}
+	for _, shared := range []bool{false, true} {
+		b.Run(fmt.Sprintf("shared=%t", shared), func(b *testing.B) {
+			l, err := New(exporttest.Runtime(b), cfg, qwen3.RandomWeights(cfg, 20261128, 0.02),
+				Options{LR: 1e-4, IntraOpThreads: 1, MicroBatchTokens: 1 << 14, SharedPrefix: shared})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			ctx := context.Background()
+			if _, err := l.Step(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			start, cpu0 := time.Now(), cpuSeconds()
+			n := 0
+			for b.Loop() {
+				if _, err := l.Step(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			sec := time.Since(start).Seconds() / float64(n)
+			b.ReportMetric(sec, "s/step")
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(n), "cpu_s/step")
+			b.ReportMetric(float64(groups*G*completion)/sec, "completion_tokens/s")
+		})
+	}
 }

@@ -87,6 +87,16 @@ type Options struct {
 	// the rollout gave them (they then serve for TIS and the mismatch metric).
 	RecomputeOld   bool
 	IntraOpThreads int
+	// SharedPrefix runs the completions that share a prompt (a GRPO
+	// group) over one pass of the prompt: its keys and values are computed
+	// once and gathered to each completion (qwen3.BuildPrefixForward).
+	// The update is the plain batch's; samples whose prompt is a single
+	// token take the plain path.
+	SharedPrefix bool `json:",omitempty"`
+	// ProfilePrefix, when set, makes ONNX Runtime write a per-node JSON
+	// trace of each session (<prefix>_<graph>_<date>.json) when the
+	// learner is closed.
+	ProfilePrefix string `json:",omitempty"`
 	// DType of the compute (Float32; Float64 for gradient tests).
 	DType export.DType
 }
@@ -179,11 +189,16 @@ type Learner struct {
 	specs   []models.TensorSpec
 	weights map[string][]float32
 	state   map[string]*rt.Tensor // optimizer slots and step
+	spare   map[string]*rt.Tensor // the slots' other buffers (see apply)
 	step    int64
 	train   *rt.Session
 	fwd     *rt.Session
-	opt     *rt.Session
-	optim   export.Optimizer
+	// trainPrefix and fwdPrefix run shared-prefix micro-batches
+	// (Options.SharedPrefix).
+	trainPrefix *rt.Session
+	fwdPrefix   *rt.Session
+	opt         *rt.Session
+	optim       export.Optimizer
 }
 
 // New builds the train, forward and optimizer graphs for cfg. The learner
@@ -198,7 +213,7 @@ func New(runtime *rt.Runtime, cfg *models.Config, weights map[string][]float32, 
 	if err := opts.Policy.Validate(); err != nil {
 		return nil, err
 	}
-	l := &Learner{rt: runtime, cfg: cfg, opts: opts, specs: cfg.TensorSpecs(), weights: weights, optim: o}
+	l := &Learner{rt: runtime, cfg: cfg, opts: opts, specs: cfg.TensorSpecs(), weights: weights, optim: o, spare: map[string]*rt.Tensor{}}
 	for _, s := range l.specs {
 		if _, ok := weights[s.Name]; !ok {
 			return nil, fmt.Errorf("learner: weight %s is missing", s.Name)
@@ -233,36 +248,7 @@ func (l *Learner) build() error {
 	if err != nil {
 		return err
 	}
-	g := fw.G
-	var terms map[string]*export.Value
-	if l.opts.Objective == NextToken {
-		w := g.Input(loss.TokenWeights, dt, fw.LogProbs.Shape())
-		lv, err := loss.NextToken(g, fw.LogProbs, w)
-		if err != nil {
-			return err
-		}
-		terms = map[string]*export.Value{loss.Loss: lv}
-	} else {
-		in := loss.DeclareInputs(g, fw.LogProbs, fw.Entropy, l.opts.Policy)
-		terms, err = loss.Policy(g, in, l.opts.Policy)
-		if err != nil {
-			return err
-		}
-	}
-	grads, err := g.GradE(terms[loss.Loss], fw.Model.Params...)
-	if err != nil {
-		return fmt.Errorf("train graph gradients: %w", err)
-	}
-	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean} {
-		if v, ok := terms[name]; ok {
-			g.Output(name, v)
-		}
-	}
-	g.Output(qwen3.LogProbs, g.StopGradient(fw.LogProbs))
-	for i, s := range l.specs {
-		g.Output(gradPrefix+s.Name, grads[i])
-	}
-	if l.train, err = l.session(g, "train"); err != nil {
+	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Model.Params, "train"); err != nil {
 		return err
 	}
 	// Forward-only graph for recomputing old log-probs.
@@ -273,6 +259,23 @@ func (l *Learner) build() error {
 	ff.G.Output(qwen3.LogProbs, ff.LogProbs)
 	if l.fwd, err = l.session(ff.G, "learner_forward"); err != nil {
 		return err
+	}
+	if l.opts.SharedPrefix {
+		pf, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train_prefix"})
+		if err != nil {
+			return err
+		}
+		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Model.Params, "train_prefix"); err != nil {
+			return err
+		}
+		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix"})
+		if err != nil {
+			return err
+		}
+		pff.G.Output(qwen3.LogProbs, pff.LogProbs)
+		if l.fwdPrefix, err = l.session(pff.G, "learner_forward_prefix"); err != nil {
+			return err
+		}
 	}
 	params := make([]export.Param, len(l.specs))
 	for i, s := range l.specs {
@@ -286,6 +289,41 @@ func (l *Learner) build() error {
 	return err
 }
 
+// trainSession adds the objective on logprobs to a forward graph, its
+// gradients with respect to params, and the outputs the learner reads.
+func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, params []*export.Value, name string) (*rt.Session, error) {
+	dt := l.opts.DType
+	var terms map[string]*export.Value
+	if l.opts.Objective == NextToken {
+		w := g.Input(loss.TokenWeights, dt, logprobs.Shape())
+		lv, err := loss.NextToken(g, logprobs, w)
+		if err != nil {
+			return nil, err
+		}
+		terms = map[string]*export.Value{loss.Loss: lv}
+	} else {
+		in := loss.DeclareInputs(g, logprobs, entropy, l.opts.Policy)
+		var err error
+		if terms, err = loss.Policy(g, in, l.opts.Policy); err != nil {
+			return nil, err
+		}
+	}
+	grads, err := g.GradE(terms[loss.Loss], params...)
+	if err != nil {
+		return nil, fmt.Errorf("%s graph gradients: %w", name, err)
+	}
+	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean} {
+		if v, ok := terms[name]; ok {
+			g.Output(name, v)
+		}
+	}
+	g.Output(qwen3.LogProbs, g.StopGradient(logprobs))
+	for i, s := range l.specs {
+		g.Output(gradPrefix+s.Name, grads[i])
+	}
+	return l.session(g, name)
+}
+
 func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 	m, err := g.Build()
 	if err != nil {
@@ -296,6 +334,9 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
 	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads}
+	if l.opts.ProfilePrefix != "" {
+		so.ProfilePrefix = l.opts.ProfilePrefix + "_" + name
+	}
 	if l.opts.DType == export.Float64 {
 		// Extended fusions have float32-only kernels.
 		so.Optimization = rt.OptimizeBasic
@@ -309,7 +350,7 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 
 // Close frees the sessions.
 func (l *Learner) Close() error {
-	for _, s := range []*rt.Session{l.train, l.fwd, l.opt} {
+	for _, s := range []*rt.Session{l.train, l.fwd, l.trainPrefix, l.fwdPrefix, l.opt} {
 		if s != nil {
 			s.Close()
 		}
@@ -352,7 +393,13 @@ type packed struct {
 	ids, pos, mask, tgt []int64
 	old, adv, w, ref    []float64
 	rows                []int // sample index per row
+	off                 []int // position of each row's first completion token's log-prob
 	tokens              int
+	// Shared-prefix micro-batches: Pn prefixes of Tp slots ([Pn, Tp],
+	// right-padded) and the prefix row of each of the B suffix rows.
+	prefix                    bool
+	Pn, Tp                    int
+	pids, ppos, pmask, pindex []int64
 }
 
 // weightsFor computes each completion token's aggregation weight over the
@@ -391,7 +438,7 @@ func (l *Learner) weightsFor(batch []Sample) ([][]float64, int) {
 
 // pack groups samples (in order) into micro-batches of at most
 // MicroBatchTokens padded tokens.
-func (l *Learner) pack(batch []Sample, ws [][]float64) []*packed {
+func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 	var out []*packed
 	var cur []int
 	T := 0
@@ -399,7 +446,7 @@ func (l *Learner) pack(batch []Sample, ws [][]float64) []*packed {
 		if len(cur) == 0 {
 			return
 		}
-		p := &packed{B: len(cur), T: T, rows: cur}
+		p := &packed{B: len(cur), T: T, rows: cur, off: make([]int, len(cur))}
 		n := p.B * T
 		p.ids, p.pos, p.mask, p.tgt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		p.old, p.adv, p.w, p.ref = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
@@ -407,6 +454,7 @@ func (l *Learner) pack(batch []Sample, ws [][]float64) []*packed {
 			s := batch[i]
 			seq := slices.Concat(s.PromptIDs, s.CompletionIDs)
 			P := len(s.PromptIDs)
+			p.off[r] = P - 1
 			for t := 0; t < len(seq)-1; t++ {
 				k := r*T + t
 				p.ids[k], p.pos[k], p.mask[k], p.tgt[k] = int64(seq[t]), int64(t), 1, int64(seq[t+1])
@@ -428,7 +476,8 @@ func (l *Learner) pack(batch []Sample, ws [][]float64) []*packed {
 		out = append(out, p)
 		cur, T = nil, 0
 	}
-	for i, s := range batch {
+	for _, i := range idx {
+		s := batch[i]
 		n := len(s.PromptIDs) + len(s.CompletionIDs) - 1
 		if len(cur) > 0 && (len(cur)+1)*max(T, n) > l.opts.MicroBatchTokens {
 			flush()
@@ -471,6 +520,12 @@ func (l *Learner) feeds(p *packed) map[string]*rt.Tensor {
 		qwen3.InputIDs: rt.I64(sh, p.ids), qwen3.PositionIDs: rt.I64(sh, p.pos),
 		qwen3.AttentionMask: rt.I64(sh, p.mask), qwen3.TargetIDs: rt.I64(sh, p.tgt),
 	}
+	if p.prefix {
+		psh := []int64{int64(p.Pn), int64(p.Tp)}
+		f[qwen3.PrefixIDs], f[qwen3.PrefixPositionIDs] = rt.I64(psh, p.pids), rt.I64(psh, p.ppos)
+		f[qwen3.PrefixAttentionMask] = rt.I64(psh, p.pmask)
+		f[qwen3.PrefixIndex] = rt.I64([]int64{int64(p.B)}, p.pindex)
+	}
 	for _, s := range l.specs {
 		f[s.Name] = l.weightTensor(s.Name, s.Shape)
 	}
@@ -508,7 +563,11 @@ func (l *Learner) validate(batch []Sample) error {
 
 // recompute fills the learner's own log-probs of each micro-batch's tokens.
 func (l *Learner) recompute(ctx context.Context, p *packed) ([]float64, error) {
-	out, err := l.fwd.Run(ctx, l.feeds(p), qwen3.LogProbs)
+	fwd := l.fwd
+	if p.prefix {
+		fwd = l.fwdPrefix
+	}
+	out, err := fwd.Run(ctx, l.feeds(p), qwen3.LogProbs)
 	if err != nil {
 		return nil, fmt.Errorf("recompute old log-probs: %w", err)
 	}
@@ -531,9 +590,22 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 	}
 	ws, total := l.weightsFor(batch)
 	m.Tokens = total
-	mbs := l.pack(batch, ws)
+	var mbs []*packed
+	if l.opts.SharedPrefix {
+		var plain, shared []int
+		for i, s := range batch {
+			if len(s.PromptIDs) >= 2 {
+				shared = append(shared, i)
+			} else {
+				plain = append(plain, i)
+			}
+		}
+		mbs = append(l.packPrefix(batch, ws, shared), l.pack(batch, ws, plain)...)
+	} else {
+		mbs = l.pack(batch, ws, seq(len(batch)))
+	}
 	m.MicroBatch = len(mbs)
-	acc := map[string][]float64{}
+	acc := map[string]*rt.Tensor{}
 	mismatchSum, mismatchN := 0.0, 0
 	for _, p := range mbs {
 		if err := ctx.Err(); err != nil {
@@ -550,9 +622,8 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 			}
 			for r, i := range p.rows {
 				s := batch[i]
-				P := len(s.PromptIDs)
 				for j := range s.CompletionIDs {
-					k := r*p.T + P - 1 + j
+					k := r*p.T + p.off[r] + j
 					if s.OldLogProbs != nil && l.opts.TISCap > 0 {
 						p.w[k] *= math.Min(math.Exp(mine[k]-float64(s.OldLogProbs[j])), l.opts.TISCap)
 					}
@@ -570,7 +641,11 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 				f[loss.RefLogProbs] = l.floatTensor(sh, p.ref)
 			}
 		}
-		out, err := l.train.Run(ctx, f)
+		train := l.train
+		if p.prefix {
+			train = l.trainPrefix
+		}
+		out, err := train.Run(ctx, f)
 		if err != nil {
 			return m, fmt.Errorf("learn step %d: %w", l.step, err)
 		}
@@ -593,22 +668,22 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 			if s.OldLogProbs == nil {
 				continue
 			}
-			P := len(s.PromptIDs)
 			for j := range s.CompletionIDs {
-				mismatchSum += math.Exp(math.Abs(lp[r*p.T+P-1+j] - float64(s.OldLogProbs[j])))
+				mismatchSum += math.Exp(math.Abs(lp[r*p.T+p.off[r]+j] - float64(s.OldLogProbs[j])))
 				mismatchN++
 			}
 		}
+		// Gradients are summed in the compute dtype, into the first
+		// micro-batch's output tensors: a one-micro-batch step hands them to
+		// the optimizer without a copy.
 		for _, s := range l.specs {
-			gv := toF64(out[gradPrefix+s.Name])
+			gv := out[gradPrefix+s.Name]
 			a := acc[s.Name]
 			if a == nil {
 				acc[s.Name] = gv
 				continue
 			}
-			for i := range a {
-				a[i] += gv[i]
-			}
+			addInto(a, gv)
 		}
 	}
 	if mismatchN > 0 {
@@ -626,19 +701,52 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 	return m, nil
 }
 
+// addInto adds src to dst elementwise (same dtype and size).
+func addInto(dst, src *rt.Tensor) {
+	switch d := dst.Data.(type) {
+	case []float32:
+		s := src.Data.([]float32)
+		for i := range d {
+			d[i] += s[i]
+		}
+	case []float64:
+		s := src.Data.([]float64)
+		for i := range d {
+			d[i] += s[i]
+		}
+	}
+}
+
 // apply runs the optimizer graph on the accumulated gradients.
-func (l *Learner) apply(ctx context.Context, grads map[string][]float64, m *Metrics) error {
+func (l *Learner) apply(ctx context.Context, grads map[string]*rt.Tensor, m *Metrics) error {
 	f := map[string]*rt.Tensor{}
 	for k, v := range l.state {
 		f[k] = v
 	}
 	for _, s := range l.specs {
 		f[s.Name] = l.weightTensor(s.Name, s.Shape)
-		f[export.GradName(s.Name)] = l.floatTensor(s.Shape, grads[s.Name])
+		f[export.GradName(s.Name)] = grads[s.Name]
 	}
 	f[export.LRName] = l.floatTensor(nil, []float64{m.LR})
-	out, err := l.opt.Run(ctx, f)
-	if err != nil {
+	// The optimizer slots alternate between two sets of buffers (the
+	// state and l.spare), written in place; the weights get new slices
+	// every step, since callers may still hold the previous ones.
+	out := map[string]*rt.Tensor{export.GradNormName: l.zeros(nil)}
+	for _, s := range l.specs {
+		out[export.UpdatedName(s.Name)] = l.zeros(s.Shape)
+	}
+	for k, v := range l.state {
+		if k == export.StepName {
+			out[export.UpdatedName(k)] = rt.I64(nil, []int64{0})
+			continue
+		}
+		sp := l.spare[k]
+		if sp == nil {
+			sp = l.zeros(v.Shape)
+		}
+		out[export.UpdatedName(k)] = sp
+	}
+	if err := l.opt.RunInto(ctx, f, out); err != nil {
 		return fmt.Errorf("learn step %d: optimizer: %w", l.step, err)
 	}
 	m.GradNorm = toF64(out[export.GradNormName])[0]
@@ -659,8 +767,11 @@ func (l *Learner) apply(ctx context.Context, grads map[string][]float64, m *Metr
 			nw[s.Name] = w
 		}
 	}
-	for k := range l.state {
+	for k, old := range l.state {
 		l.state[k] = out[export.UpdatedName(k)]
+		if k != export.StepName {
+			l.spare[k] = old
+		}
 	}
 	l.weights = nw
 	l.step++
