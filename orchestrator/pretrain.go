@@ -8,6 +8,7 @@ import (
 
 	"pz/data"
 	"pz/orchestrator/learn"
+	"pz/orchestrator/stopwords"
 	"pz/orchestrator/task"
 )
 
@@ -46,6 +47,12 @@ func PretrainText(p data.Passage, kind string, t task.Templates, rng *rand.Rand,
 	sp, ok := data.RandomWordSpan(rng, p.Text, data.WordSpanOptions{P: 0.5, MaxWords: max(spanWords, 1)})
 	if !ok {
 		return p.Text
+	}
+	// Proposals demonstrate spans with a content word (a few draws), as the
+	// generator is asked to mask "important words".
+	stop := stopwords.English()
+	for try := 0; kind == "proposal" && try < 8 && stop.OnlyStopWords(sp.Text); try++ {
+		sp, _ = data.RandomWordSpan(rng, p.Text, data.WordSpanOptions{P: 0.5, MaxWords: max(spanWords, 1)})
 	}
 	if kind == "proposal" {
 		return t.GenerationPrompt(p.Text) + task.MaskCommand + "{" + sp.Text + "}"

@@ -12,10 +12,10 @@ PZ=${PZ:-./bin/pz}
 RUN=${RUN:-runs/demo}
 THREADS=${THREADS:-2}
 PRETRAIN_BUDGET=${PRETRAIN_BUDGET:-300s}
-PRETRAIN_STEPS=${PRETRAIN_STEPS:-1500}
-RL_STEPS=${RL_STEPS:-30}
+PRETRAIN_STEPS=${PRETRAIN_STEPS:-450}
+RL_STEPS=${RL_STEPS:-120}
 PARAGRAPHS=${PARAGRAPHS:-8}
-EVAL_N=${EVAL_N:-150}
+EVAL_N=${EVAL_N:-100}
 DATA=${DATA:-data/sample}
 start=$(date +%s)
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - start ))" "$*"; }
@@ -28,9 +28,9 @@ say "2/6 model: Qwen3-style, 4 layers x 128 hidden, FFN 352, 4/2 heads, tied emb
 $PZ init-model --preset tiny --tokenizer "$RUN/tokenizer.json" --layers 4 --hidden 128 --ffn 352 \
   --heads 4 --kv-heads 2 --head-dim 32 --seed 1 --out "$RUN/init"
 
-say "3/6 pretraining ($PRETRAIN_BUDGET): next-token loss on 50% plain paragraphs, 40% cloze (\\boxed{}), 10% mask proposals (\\mask{})"
+say "3/6 pretraining (at most $PRETRAIN_STEPS steps or $PRETRAIN_BUDGET): next-token loss on 50% plain paragraphs, 30% cloze (\\boxed{}), 20% mask proposals (\\mask{})"
 $PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" \
-  --steps "$PRETRAIN_STEPS" --budget "$PRETRAIN_BUDGET" --batch 16 --seq-len 256 \
+  --steps "$PRETRAIN_STEPS" --budget "$PRETRAIN_BUDGET" --batch 16 --seq-len 256 --plain 0.5 --cloze 0.3 --proposal 0.2 \
   --optimizer adamw --lr 3e-3 --schedule cosine --warmup-steps 20 --min-lr-ratio 0.1 --weight-decay 0.1 --beta2 0.95
 
 # The same RL budget for both arms: steps x paragraphs, 8 samples per group,
@@ -39,12 +39,12 @@ rl() { # arm mode extra-flags...
   local arm=$1 mode=$2; shift 2
   $PZ train --model "$RUN/base" --data "$DATA" --out "$RUN/$arm" --mode "$mode" --threads "$THREADS" \
     --steps "$RL_STEPS" --paragraphs "$PARAGRAPHS" --gen-samples 8 --pred-samples 8 \
-    --gen-max-tokens 16 --pred-max-tokens 12 --short-templates --temperature 1 \
+    --gen-max-tokens 16 --pred-max-tokens 12 --short-templates --temperature 0.7 \
     --lr 1e-4 --weight-decay 0 --max-grad-norm 1 --clip-low 0.2 --clip-high 0.28 \
-    --checkpoint-every 0 --eval-every 10 --eval-n 50 --eval-max-tokens 12 "$@"
+    --checkpoint-every 0 --eval-every 40 --eval-n 30 --eval-max-tokens 12 "$@"
 }
-say "4/6 PretrainZero RL ($RL_STEPS steps x $PARAGRAPHS paragraphs), with the collapse guards on: content word required, spans of at most 4 words, duplicate proposals in a group count once, at most 4 of one span per step"
-rl pretrainzero pretrainzero --require-content-word --max-span-words 4 --dedup-proposals --span-batch-cap 4
+say "4/6 PretrainZero RL ($RL_STEPS steps x $PARAGRAPHS paragraphs), with collapse guards on: spans of at most 4 words, duplicate proposals in a group count once, at most 4 of one span per step"
+rl pretrainzero pretrainzero --max-span-words 4 --dedup-proposals --span-batch-cap 4
 
 say "5/6 random-span baseline (Random RLPT), same budget"
 rl random-span random-span

@@ -35,6 +35,7 @@ func learnFlags() []cli.Flag {
 		&cli.IntFlag{Name: "micro-batch-tokens", Value: 4096, Usage: "padded tokens per micro-batch"},
 		&cli.Float64Flag{Name: "tis-cap", Value: 0, Usage: "truncated importance sampling cap (0: off)"},
 		&cli.BoolFlag{Name: "recompute-old", Usage: "recompute old log-probs with the learner even when the rollout gave them"},
+		&cli.BoolFlag{Name: "shared-prefix", Value: true, Usage: "run each prompt once for the completions that share it (exact; ~G× cheaper updates)"},
 	}
 }
 
@@ -48,6 +49,7 @@ func learnOptions(c *cli.Context, totalSteps int) learn.Options {
 			KL: loss.KLKind(c.String("kl")), KLCoef: c.Float64("kl-coef"), EntropyCoef: c.Float64("entropy-coef")},
 		Aggregation: learn.Aggregation(c.String("loss-agg")), Horizon: c.Int("loss-horizon"),
 		MicroBatchTokens: c.Int("micro-batch-tokens"), TISCap: c.Float64("tis-cap"), RecomputeOld: c.Bool("recompute-old"),
+		SharedPrefix:   c.Bool("shared-prefix"),
 		IntraOpThreads: c.Int("threads"),
 	}
 }
