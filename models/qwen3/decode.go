@@ -24,7 +24,12 @@ type DecodeOptions struct {
 	// AllLogits outputs logits for every new position ([b, seq, vocab])
 	// instead of only the last one ([b, vocab]).
 	AllLogits bool
-	Name      string
+	// Fused builds the flavour written with ONNX Runtime contrib ops
+	// (GroupQueryAttention with an in-place KV cache, RMSNorm kernels; see
+	// decode_fused.go), whose inputs differ: seqlens_k and
+	// total_sequence_length replace position_ids and attention_mask.
+	Fused bool
+	Name  string
 }
 
 // BuildDecode builds the decode graph: one step of batched prefill or
@@ -40,6 +45,9 @@ func BuildDecode(cfg *models.Config, opts DecodeOptions) (*export.Model, error) 
 	}
 	if opts.Name == "" {
 		opts.Name = "qwen3_decode"
+	}
+	if opts.Fused {
+		return buildFusedDecode(cfg, opts)
 	}
 	if _, err := invFreq(cfg); err != nil {
 		return nil, err

@@ -47,6 +47,8 @@ func reqs() []orchestrator.GenRequest {
 		{Prompt: []int32{5, 9, 33, 7, 81}, N: 3, Seed: 10, Sampling: s, MaxNewTokens: 12},
 		{Prompt: []int32{17, 2}, N: 2, Seed: 20, Sampling: sample.Options{Temperature: 0.7, TopK: 20}, MaxNewTokens: 7},
 		{Prompt: []int32{100, 101, 102}, N: 1, Seed: 30, Sampling: sample.Options{}, MaxNewTokens: 5},
+		// Enough rows for sampleRows to split them between goroutines.
+		{Prompt: []int32{7, 7, 7, 1}, N: 8, Seed: 40, Sampling: sample.Options{Temperature: 1.2, TopP: 0.9}, MaxNewTokens: 9},
 	}
 }
 

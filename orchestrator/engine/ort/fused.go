@@ -65,10 +65,7 @@ func (e *Engine) waveFused(ctx context.Context, reqs []orchestrator.GenRequest, 
 	// to its N samples.
 	maxT := Tp + maxNew
 	stride := KV * maxT * D // one row of a cache buffer
-	kv := make([][]float32, 2*L)
-	for j := range kv {
-		kv[j] = make([]float32, nRows*stride)
-	}
+	kv := e.kvBuffers(2*L, nRows*stride)
 	var rows []*row
 	lens := make([]int32, 0, nRows) // tokens in each row's cache
 	logits := make([]float32, nRows*V)
