@@ -14,6 +14,7 @@ PZ=${PZ:-./bin/pz}
 RUN=${RUN:-runs/experiment}
 THREADS=${THREADS:-2}
 BASE_BUDGET=${BASE_BUDGET:-900s}
+BASE_STEPS=${BASE_STEPS:-400}       # the cosine schedule's length; the budget caps the time
 ARM_STEPS=${ARM_STEPS:-40}
 CPT_BUDGET=${CPT_BUDGET:-150s}    # continued pretraining gets about one RL arm's wall time
 SEEDS=${SEEDS:-"1 2 3"}
@@ -29,25 +30,27 @@ $PZ init-model --preset tiny --tokenizer "$RUN/tokenizer.json" --layers 6 --hidd
   --heads 6 --kv-heads 2 --head-dim 32 --seed 1 --out "$RUN/init"
 
 say "base: next-token pretraining for $BASE_BUDGET"
-$PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" --steps 100000 \
-  --budget "$BASE_BUDGET" --batch 16 --seq-len 256 --lr 3e-3 --schedule cosine --warmup-steps 20 \
+$PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" --steps "$BASE_STEPS" \
+  --budget "$BASE_BUDGET" --batch 16 --seq-len 256 --plain 0.5 --cloze 0.3 --proposal 0.2 \
+  --lr 3e-3 --schedule cosine --warmup-steps 20 \
   --min-lr-ratio 0.1 --weight-decay 0.1 --beta2 0.95
 
 rl() { # out mode seed extra...
   local out=$1 mode=$2 seed=$3; shift 3
   $PZ train --model "$RUN/base" --data "$DATA" --out "$out" --mode "$mode" --seed "$seed" --threads "$THREADS" \
     --steps "$ARM_STEPS" --paragraphs 8 --gen-samples 8 --pred-samples 8 --gen-max-tokens 16 --pred-max-tokens 12 \
-    --short-templates --lr 1e-4 --weight-decay 0 --checkpoint-every 0 --write-trajectories=false "$@"
+    --short-templates --temperature 0.7 --lr 1e-4 --weight-decay 0 --checkpoint-every 0 --write-trajectories=false "$@"
 }
 models=(--model "$RUN/base") ; names=(--name base)
 for s in $SEEDS; do
   say "seed $s: continued pretraining ($CPT_BUDGET)"
   $PZ pretrain --model "$RUN/base" --data "$DATA" --out "$RUN/cpt-$s" --seed "$((s + 100))" --threads "$THREADS" \
-    --steps 100000 --budget "$CPT_BUDGET" --batch 16 --seq-len 256 --lr 3e-4 --weight-decay 0.1 --beta2 0.95
+    --steps 100000 --budget "$CPT_BUDGET" --batch 16 --seq-len 256 --plain 0.5 --cloze 0.3 --proposal 0.2 \
+    --lr 3e-4 --weight-decay 0.1 --beta2 0.95
   say "seed $s: random-span GRPO"
   rl "$RUN/random-span-$s" random-span "$s"
   say "seed $s: PretrainZero GRPO"
-  rl "$RUN/pretrainzero-$s" pretrainzero "$s" --require-content-word --max-span-words 4 --dedup-proposals --span-batch-cap 4
+  rl "$RUN/pretrainzero-$s" pretrainzero "$s" --max-span-words 4 --dedup-proposals --span-batch-cap 4
   models+=(--model "$RUN/cpt-$s" --model "$RUN/random-span-$s" --model "$RUN/pretrainzero-$s")
   names+=(--name "cpt-$s" --name "random-span-$s" --name "pretrainzero-$s")
 done
