@@ -10,6 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 dest="$root/.cache/ort/$ORT_VERSION"
 lib="$dest/libonnxruntime.so"
 if [ -f "$lib" ] && echo "$ORT_SHA256  $lib" | sha256sum -c --status; then
+  ln -sfn "$ORT_VERSION" "$root/.cache/ort/current" # repair the link if it went missing
   echo "onnxruntime $ORT_VERSION already at $lib"
   exit 0
 fi

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	ortgo "github.com/yalue/onnxruntime_go"
 )
@@ -60,8 +63,22 @@ type Session struct {
 	sess    *ortgo.DynamicAdvancedSession
 	inputs  []ValueInfo
 	outputs []ValueInfo // in the order the ORT session was created with
+	inIdx   map[string]int
 	outIdx  map[string]int
 	meta    map[string]string
+
+	// pinMu guards pins: runs hold it for reading while they use pinned
+	// values, Pin/Unpin/Close for writing.
+	pinMu sync.RWMutex
+	pins  map[string]pin
+}
+
+// pin is an input wrapped once (see Pin).
+type pin struct {
+	t    *Tensor
+	data unsafe.Pointer // first element of t.Data when pinned
+	n    int            // and its length
+	v    ortgo.Value
 }
 
 // NewSession loads a serialized ONNX model (as export's Model.Marshal
@@ -93,7 +110,10 @@ func (rt *Runtime) newSession(model []byte, path string, opts SessionOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", name, err)
 	}
-	s := &Session{name: name, inputs: sig.inputs, meta: sig.metadata, outIdx: map[string]int{}}
+	s := &Session{name: name, inputs: sig.inputs, meta: sig.metadata, inIdx: map[string]int{}, outIdx: map[string]int{}}
+	for i, in := range s.inputs {
+		s.inIdx[in.Name] = i
+	}
 	if opts.Outputs == nil {
 		s.outputs = sig.outputs
 	} else {
@@ -240,9 +260,105 @@ func (s *Session) Metadata() map[string]string {
 	return m
 }
 
-// Close releases the ORT session (and writes the profile, if enabled).
-// Runs in flight must have returned.
+// Pin wraps inputs that stay the same across runs (weights fed as inputs)
+// in ORT values once, instead of at every run: with a hundred weight inputs
+// that saves a few hundred microseconds per Run. A run then uses a pinned
+// value when its inputs map holds the same *Tensor or leaves the name out.
+// The caller may change the pinned tensors' data in place between runs,
+// never during one; if it replaces a pinned tensor's Data slice or passes
+// a different *Tensor, that run wraps the new data as usual. Pinning a name
+// again replaces its pin; Pin waits for runs in flight.
+func (s *Session) Pin(inputs map[string]*Tensor) error {
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	if s.sess == nil {
+		return fmt.Errorf("pin %q: session is closed", s.name)
+	}
+	fresh := make(map[string]pin, len(inputs))
+	fail := func(err error) error {
+		for _, p := range fresh {
+			p.v.Destroy()
+		}
+		return fmt.Errorf("pin %q: %w", s.name, err)
+	}
+	for name, t := range inputs {
+		i, ok := s.inIdx[name]
+		if !ok {
+			return fail(fmt.Errorf("input %q is not an input of the model (inputs: %s)", name, names(s.inputs)))
+		}
+		if err := check(s.inputs[i], t); err != nil {
+			return fail(fmt.Errorf("input %w", err))
+		}
+		v, err := t.value()
+		if err != nil {
+			return fail(fmt.Errorf("input %s: %w", name, err))
+		}
+		ptr, n := dataPointer(t)
+		fresh[name] = pin{t: t, data: ptr, n: n, v: v}
+	}
+	if s.pins == nil {
+		s.pins = map[string]pin{}
+	}
+	for name, p := range fresh {
+		if old, ok := s.pins[name]; ok {
+			old.v.Destroy()
+		}
+		s.pins[name] = p
+	}
+	return nil
+}
+
+// Unpin releases the pins of the named inputs, or all pins if none are named.
+func (s *Session) Unpin(names ...string) {
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	s.unpinLocked(names...)
+}
+
+func (s *Session) unpinLocked(names ...string) {
+	if len(names) == 0 {
+		for n := range s.pins {
+			names = append(names, n)
+		}
+	}
+	for _, n := range names {
+		if p, ok := s.pins[n]; ok {
+			p.v.Destroy()
+			delete(s.pins, n)
+		}
+	}
+}
+
+// pinned returns the pinned value to use for input name given the
+// caller's tensor t (nil if absent); or, when the pinned tensor's Data was
+// replaced since Pin, that tensor, to be wrapped afresh; or neither. Call
+// with pinMu held.
+func (s *Session) pinned(name string, t *Tensor) (ortgo.Value, *Tensor) {
+	p, ok := s.pins[name]
+	if !ok || (t != nil && t != p.t) {
+		return nil, nil
+	}
+	if ptr, n := dataPointer(p.t); ptr != p.data || n != p.n {
+		return nil, p.t
+	}
+	return p.v, nil
+}
+
+// dataPointer returns the address and length of a tensor's data.
+func dataPointer(t *Tensor) (unsafe.Pointer, int) {
+	v := reflect.ValueOf(t.Data)
+	if v.Kind() != reflect.Slice || v.Len() == 0 {
+		return nil, 0
+	}
+	return v.UnsafePointer(), v.Len()
+}
+
+// Close releases the ORT session and its pins (and writes the profile, if
+// enabled), after waiting for runs in flight.
 func (s *Session) Close() error {
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	s.unpinLocked()
 	if s.sess == nil {
 		return nil
 	}
@@ -338,20 +454,32 @@ func (s *Session) checkUnallocatable(outs map[string]*Tensor) error {
 // runs, releases every value it made, and fills outs: preallocated entries
 // in place, missing ones with tensors ORT allocated.
 func (s *Session) run(ctx context.Context, inputs, outs map[string]*Tensor) (err error) {
+	s.pinMu.RLock()
+	defer s.pinMu.RUnlock()
 	if s.sess == nil {
 		return fmt.Errorf("run %q: session is closed", s.name)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run %q: %w", s.name, err)
 	}
-	if err := s.checkInputs(inputs); err != nil {
+	in := make([]ortgo.Value, len(s.inputs))
+	pinned := make([]bool, len(s.inputs))
+	src := make([]*Tensor, len(s.inputs)) // what to wrap for each input
+	for i, vi := range s.inputs {
+		src[i] = inputs[vi.Name]
+		if v, t := s.pinned(vi.Name, src[i]); v != nil {
+			in[i], pinned[i] = v, true
+		} else if t != nil {
+			src[i] = t
+		}
+	}
+	if err := s.checkInputs(inputs, src, pinned); err != nil {
 		return err
 	}
-	in := make([]ortgo.Value, len(s.inputs))
 	out := make([]ortgo.Value, len(s.outputs))
 	defer func() {
-		for _, v := range in {
-			if v != nil {
+		for i, v := range in {
+			if v != nil && !pinned[i] {
 				v.Destroy()
 			}
 		}
@@ -362,7 +490,10 @@ func (s *Session) run(ctx context.Context, inputs, outs map[string]*Tensor) (err
 		}
 	}()
 	for i, vi := range s.inputs {
-		if in[i], err = inputs[vi.Name].value(); err != nil {
+		if pinned[i] {
+			continue
+		}
+		if in[i], err = src[i].value(); err != nil {
 			return fmt.Errorf("run %q: input %s: %w", s.name, vi.Name, err)
 		}
 	}
@@ -431,12 +562,16 @@ func runOptions(ctx context.Context) (*ortgo.RunOptions, func(), error) {
 	}, nil
 }
 
-// checkInputs checks every input against the signature.
-func (s *Session) checkInputs(inputs map[string]*Tensor) error {
+// checkInputs checks every input against the signature; pinned inputs were
+// checked by Pin.
+func (s *Session) checkInputs(inputs map[string]*Tensor, src []*Tensor, pinned []bool) error {
 	var errs []error
-	for _, vi := range s.inputs {
-		t, ok := inputs[vi.Name]
-		if !ok || t == nil {
+	for i, vi := range s.inputs {
+		if pinned[i] {
+			continue
+		}
+		t := src[i]
+		if t == nil {
 			errs = append(errs, fmt.Errorf("input %s is missing", vi))
 			continue
 		}
@@ -444,11 +579,9 @@ func (s *Session) checkInputs(inputs map[string]*Tensor) error {
 			errs = append(errs, fmt.Errorf("input %w", err))
 		}
 	}
-	if len(inputs) > len(s.inputs)-len(errs) {
-		for n := range inputs {
-			if !slices.ContainsFunc(s.inputs, func(v ValueInfo) bool { return v.Name == n }) {
-				errs = append(errs, fmt.Errorf("input %q is not an input of the model (inputs: %s)", n, names(s.inputs)))
-			}
+	for n := range inputs {
+		if _, ok := s.inIdx[n]; !ok {
+			errs = append(errs, fmt.Errorf("input %q is not an input of the model (inputs: %s)", n, names(s.inputs)))
 		}
 	}
 	if len(errs) > 0 {

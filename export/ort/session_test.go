@@ -435,3 +435,77 @@ func TestNewSessionFile(t *testing.T) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
+
+func TestPin(t *testing.T) {
+	// y = x @ w with w an input, as an engine feeds weights.
+	m := tModel{name: "pinned",
+		nodes:   []tNode{{op: "MatMul", in: []string{"x", "w"}, out: []string{"y"}}},
+		inputs:  []tValue{{name: "x", elem: onnxFloat, dims: []any{1, 2}}, {name: "w", elem: onnxFloat, dims: []any{2, 2}}},
+		outputs: []tValue{{name: "y", elem: onnxFloat, dims: []any{1, 2}}},
+	}
+	s := mustSession(t, m.encode(), SessionOptions{})
+	ctx := context.Background()
+	x := F32([]int64{1, 2}, []float32{1, 10})
+	w := F32([]int64{2, 2}, []float32{1, 2, 3, 4})
+	run := func(in map[string]*Tensor) []float32 {
+		t.Helper()
+		out, err := s.Run(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out["y"].Float32s()
+	}
+	if err := s.Pin(map[string]*Tensor{"w": w}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := run(map[string]*Tensor{"x": x}), []float32{31, 42}; !reflect.DeepEqual(got, want) {
+		t.Errorf("w left out: %v, want %v", got, want)
+	}
+	if got, want := run(map[string]*Tensor{"x": x, "w": w}), []float32{31, 42}; !reflect.DeepEqual(got, want) {
+		t.Errorf("w passed again: %v, want %v", got, want)
+	}
+	w.Float32s()[0] = 2 // in place: seen through the pin
+	if got, want := run(map[string]*Tensor{"x": x}), []float32{32, 42}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after an in-place update: %v, want %v", got, want)
+	}
+	w.Data = []float32{0, 0, 1, 1} // replaced: wrapped afresh
+	if got, want := run(map[string]*Tensor{"x": x}), []float32{10, 10}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after replacing Data: %v, want %v", got, want)
+	}
+	other := F32([]int64{2, 2}, []float32{1, 0, 0, 1}) // a different tensor wins over the pin
+	if got, want := run(map[string]*Tensor{"x": x, "w": other}), []float32{1, 10}; !reflect.DeepEqual(got, want) {
+		t.Errorf("another w: %v, want %v", got, want)
+	}
+	if err := s.Pin(map[string]*Tensor{"w": F32([]int64{3, 2}, make([]float32, 6))}); err == nil || !strings.Contains(err.Error(), "w: got shape [3 2], want [2 2]") {
+		t.Errorf("pin of a wrong shape: err = %v", err)
+	}
+	if err := s.Pin(map[string]*Tensor{"nope": w}); err == nil || !strings.Contains(err.Error(), `input "nope" is not an input`) {
+		t.Errorf("pin of an unknown input: err = %v", err)
+	}
+	s.Unpin()
+	if _, err := s.Run(ctx, map[string]*Tensor{"x": x}); err == nil || !strings.Contains(err.Error(), "input w: float32[2 2] is missing") {
+		t.Errorf("after Unpin: err = %v", err)
+	}
+	if err := s.Pin(map[string]*Tensor{"w": w}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				out, err := s.Run(ctx, map[string]*Tensor{"x": F32([]int64{1, 2}, []float32{1, 1})})
+				if err != nil || !reflect.DeepEqual(out["y"].Float32s(), []float32{1, 1}) {
+					t.Errorf("concurrent pinned run: %v, %v", out, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pin(map[string]*Tensor{"w": w}); err == nil {
+		t.Error("Pin after Close succeeded")
+	}
+}
