@@ -333,7 +333,7 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads}
+	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: true}
 	if l.opts.ProfilePrefix != "" {
 		so.ProfilePrefix = l.opts.ProfilePrefix + "_" + name
 	}
