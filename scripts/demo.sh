@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 PZ=${PZ:-./bin/pz}
 RUN=${RUN:-runs/demo}
 THREADS=${THREADS:-2}
-PRETRAIN_BUDGET=${PRETRAIN_BUDGET:-300s}
-PRETRAIN_STEPS=${PRETRAIN_STEPS:-450}
-RL_STEPS=${RL_STEPS:-120}
+PRETRAIN_BUDGET=${PRETRAIN_BUDGET:-600s}
+PRETRAIN_STEPS=${PRETRAIN_STEPS:-1600}
+RL_STEPS=${RL_STEPS:-200}
 PARAGRAPHS=${PARAGRAPHS:-8}
 EVAL_N=${EVAL_N:-100}
 DATA=${DATA:-data/sample}
@@ -43,8 +43,8 @@ rl() { # arm mode extra-flags...
     --lr 1e-4 --weight-decay 0 --max-grad-norm 1 --clip-low 0.2 --clip-high 0.28 \
     --checkpoint-every 0 --eval-every 40 --eval-n 30 --eval-max-tokens 12 "$@"
 }
-say "4/6 PretrainZero RL ($RL_STEPS steps x $PARAGRAPHS paragraphs), with collapse guards on: spans of at most 4 words, duplicate proposals in a group count once, at most 4 of one span per step"
-rl pretrainzero pretrainzero --max-span-words 4 --dedup-proposals --span-batch-cap 4
+say "4/6 PretrainZero RL ($RL_STEPS steps x $PARAGRAPHS paragraphs), with the collapse guards on: a content word required, spans of at most 4 words, duplicate proposals in a group count once, at most 4 of one span per step, a penalty per repeat of a span"
+rl pretrainzero pretrainzero --require-content-word --max-span-words 4 --dedup-proposals --span-batch-cap 4 --repeat-penalty 0.05
 
 say "5/6 random-span baseline (Random RLPT), same budget"
 rl random-span random-span
