@@ -93,6 +93,10 @@ type Options struct {
 	// The update is the plain batch's; samples whose prompt is a single
 	// token take the plain path.
 	SharedPrefix bool `json:",omitempty"`
+	// LowMemory turns off ONNX Runtime's CPU memory arena in the learner's
+	// sessions: measured on the small preset (8×512, 1 thread) peak RSS
+	// 11.5 → 7.0 GB, but 15.8 → 21.1 s per step, so it is off by default.
+	LowMemory bool `json:",omitempty"`
 	// ProfilePrefix, when set, makes ONNX Runtime write a per-node JSON
 	// trace of each session (<prefix>_<graph>_<date>.json) when the
 	// learner is closed.
@@ -333,7 +337,7 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: true}
+	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory}
 	if l.opts.ProfilePrefix != "" {
 		so.ProfilePrefix = l.opts.ProfilePrefix + "_" + name
 	}
