@@ -24,12 +24,17 @@ mkdir -p "$RUN"
 say "1/6 tokenizer: byte-level BPE, 2,048 tokens, trained on $DATA (special tokens [mask], \\mask{, \\boxed{, <|endoftext|>)"
 $PZ tokenizer train --in "$DATA/train.jsonl" --vocab 2048 --out "$RUN/tokenizer.json"
 
+say "1b/6 data: the sample's paragraphs cut into passages of 48-160 tokens (a prompt and its answer fit the model's 256-token training window), 10% of articles held out"
+$PZ data prepare --in "$DATA/*.jsonl" --out "$RUN/data" --tokenizer "$RUN/tokenizer.json" \
+  --min-tokens 48 --max-tokens 160 --heldout 0.1 --heldout-by title
+PASSAGES="$RUN/data"
+
 say "2/6 model: Qwen3-style, 4 layers x 128 hidden, FFN 352, 4/2 heads, tied embeddings (~1.0M parameters)"
 $PZ init-model --preset tiny --tokenizer "$RUN/tokenizer.json" --layers 4 --hidden 128 --ffn 352 \
   --heads 4 --kv-heads 2 --head-dim 32 --seed 1 --out "$RUN/init"
 
 say "3/6 pretraining (at most $PRETRAIN_STEPS steps or $PRETRAIN_BUDGET): next-token loss on 50% plain paragraphs, 30% cloze (\\boxed{}), 20% mask proposals (\\mask{})"
-$PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" \
+$PZ pretrain --model "$RUN/init" --data "$PASSAGES" --out "$RUN/base" --threads "$THREADS" \
   --steps "$PRETRAIN_STEPS" --budget "$PRETRAIN_BUDGET" --batch 16 --seq-len 256 --plain 0.5 --cloze 0.3 --proposal 0.2 \
   --optimizer adamw --lr 3e-3 --schedule cosine --warmup-steps 20 --min-lr-ratio 0.1 --weight-decay 0.1 --beta2 0.95
 
@@ -37,7 +42,7 @@ $PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$TH
 # short answers (no chain of thought at this size), clip-higher, no KL.
 rl() { # arm mode extra-flags...
   local arm=$1 mode=$2; shift 2
-  $PZ train --model "$RUN/base" --data "$DATA" --out "$RUN/$arm" --mode "$mode" --threads "$THREADS" \
+  $PZ train --model "$RUN/base" --data "$PASSAGES" --out "$RUN/$arm" --mode "$mode" --threads "$THREADS" \
     --steps "$RL_STEPS" --paragraphs "$PARAGRAPHS" --gen-samples 8 --pred-samples 8 \
     --gen-max-tokens 16 --pred-max-tokens 12 --short-templates --temperature 0.7 \
     --lr 1e-4 --weight-decay 0 --max-grad-norm 1 --clip-low 0.2 --clip-high 0.28 \
@@ -51,7 +56,7 @@ rl random-span random-span
 
 say "6/6 held-out evaluation (greedy, $EVAL_N questions per kind, identical for every model) and report"
 $PZ eval --model "$RUN/base" --model "$RUN/random-span" --model "$RUN/pretrainzero" \
-  --name base --name random-span --name pretrainzero --data "$DATA" --n "$EVAL_N" --seed 7 \
+  --name base --name random-span --name pretrainzero --data "$PASSAGES" --n "$EVAL_N" --seed 7 \
   --short-templates --max-tokens 12 --threads "$THREADS" --json "$RUN/comparison.json"
 $PZ report "$RUN/pretrainzero" "$RUN/random-span"
 say "done in $(( $(date +%s) - start ))s; open $RUN/report/report.html"
