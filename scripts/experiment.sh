@@ -29,6 +29,11 @@ $PZ tokenizer train --in "$DATA/train.jsonl" --vocab 4096 --out "$RUN/tokenizer.
 $PZ init-model --preset tiny --tokenizer "$RUN/tokenizer.json" --layers 6 --hidden 192 --ffn 512 \
   --heads 6 --kv-heads 2 --head-dim 32 --seed 1 --out "$RUN/init"
 
+say "data: passages of 48-160 tokens (prompt + answer fit the 256-token window), 10% of articles held out"
+$PZ data prepare --in "$DATA/*.jsonl" --out "$RUN/data" --tokenizer "$RUN/tokenizer.json" \
+  --min-tokens 48 --max-tokens 160 --heldout 0.1 --heldout-by title
+DATA="$RUN/data"
+
 say "base: next-token pretraining for $BASE_BUDGET"
 $PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" --steps "$BASE_STEPS" \
   --budget "$BASE_BUDGET" --batch 16 --seq-len 256 --plain 0.5 --cloze 0.3 --proposal 0.2 \
