@@ -20,7 +20,9 @@ DATA=${DATA:-data/sample}
 start=$(date +%s)
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
-mkdir -p "$RUN"
+# A rerun starts afresh: pz train appends to an existing run's metrics.
+if [ -e "$RUN/.pz-demo" ]; then echo "removing the previous demo run in $RUN"; rm -rf "$RUN"; fi
+mkdir -p "$RUN" && touch "$RUN/.pz-demo"
 say "1/6 tokenizer: byte-level BPE, 2,048 tokens, trained on $DATA (special tokens [mask], \\mask{, \\boxed{, <|endoftext|>)"
 $PZ tokenizer train --in "$DATA/train.jsonl" --vocab 2048 --out "$RUN/tokenizer.json"
 

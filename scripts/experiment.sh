@@ -22,7 +22,9 @@ EVAL_N=${EVAL_N:-200}
 DATA=${DATA:-data/sample}
 start=$(date +%s)
 say() { printf '\n== [%5ds] %s\n' "$(( $(date +%s) - start ))" "$*"; }
-mkdir -p "$RUN"
+# A rerun starts afresh: pz train appends to an existing run's metrics.
+if [ -e "$RUN/.pz-experiment" ]; then echo "removing the previous experiment run in $RUN"; rm -rf "$RUN"; fi
+mkdir -p "$RUN" && touch "$RUN/.pz-experiment"
 
 say "tokenizer (4,096 BPE tokens) and a 6-layer x 192 model"
 $PZ tokenizer train --in "$DATA/train.jsonl" --vocab 4096 --out "$RUN/tokenizer.json"
