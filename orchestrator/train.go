@@ -27,10 +27,8 @@ type TrainOptions struct {
 	// WriteTrajectories keeps each step's rollout as Parquet under
 	// Out/trajectories (the file hand-off pz learn reads).
 	WriteTrajectories bool
-	// GeneratorEntropyBonus is reward.Config.GeneratorEntropyBonus (applied
-	// by the learner's loss on generator rows).
-	TokenizerFrom string
-	Logger        *slog.Logger
+	TokenizerFrom     string
+	Logger            *slog.Logger
 }
 
 // Passages is the data a train loop consumes, with a resumable cursor.
@@ -157,7 +155,6 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		stepStart := time.Now()
-		cur := t.Data.Cursor()
 		passages := make([]data.Passage, 0, t.Opts.Paragraphs)
 		for range t.Opts.Paragraphs {
 			p, err := t.Data.Next()
@@ -226,7 +223,6 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if m.LearnSeconds > 0 {
 			m.TrainTokPerS = float64(lm.Tokens) / m.LearnSeconds
 		}
-		_ = cur
 		done := t.Learner.StepCount()
 		if t.Eval != nil && t.Opts.EvalEvery > 0 && done%int64(t.Opts.EvalEvery) == 0 {
 			rep, err := t.Eval.Evaluate(context.WithoutCancel(ctx))

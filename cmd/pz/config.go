@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
@@ -61,13 +60,4 @@ func applyConfig(c *cli.Context, path string) error {
 		}
 	}
 	return nil
-}
-
-// yamlKeys lists a command's flag names, for documentation.
-func yamlKeys(cmd *cli.Command) string {
-	var ns []string
-	for _, f := range cmd.Flags {
-		ns = append(ns, f.Names()[0])
-	}
-	return strings.Join(ns, ", ")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -41,9 +40,6 @@ func verifyCommand() *cli.Command {
 			rep, err := traj.Audit(c.Context, traj.AuditOptions{
 				Inputs: in, MaxExamples: c.Int("max-examples"),
 			})
-			if errors.Is(err, traj.ErrModelAudit) {
-				return cli.Exit("pz verify: "+err.Error(), 2)
-			}
 			if err != nil {
 				return err
 			}

@@ -52,26 +52,13 @@ type Forward struct {
 // of the targets (and optionally entropy) for right- or left-padded
 // batches. Padding positions produce finite values the caller masks out.
 func BuildForward(cfg *models.Config, opts ForwardOptions) (f *Forward, err error) {
-	if opts.DType == 0 {
-		opts.DType = export.Float32
-	}
-	if opts.Weights == nil {
-		opts.Weights = WeightsAsInputs(opts.DType)
-	}
-	if opts.Name == "" {
-		opts.Name = "qwen3_forward"
-	}
-	if _, err := invFreq(cfg); err != nil {
+	if opts, err = opts.withDefaults(cfg, "qwen3_forward"); err != nil {
 		return nil, err
 	}
 	err = export.Try(func() {
 		g := export.NewGraph(opts.Name)
 		f = &Forward{G: g}
-		bt := export.S(DimBatch, DimSeq)
-		f.InputIDs = g.Input(InputIDs, export.Int64, bt)
-		f.PositionIDs = g.Input(PositionIDs, export.Int64, bt)
-		f.Mask = g.Input(AttentionMask, export.Int64, bt)
-		f.Tgt = g.Input(TargetIDs, export.Int64, bt)
+		f.InputIDs, f.PositionIDs, f.Mask, f.Tgt = trainInputs(g)
 		m := Bind(g, cfg, opts.DType, opts.Weights)
 		f.Model = m
 		f.LogProbs, f.Entropy = m.TargetLogProbs(g, f.InputIDs, f.PositionIDs, f.Mask, f.Tgt, opts.Entropy)
@@ -101,6 +88,29 @@ func (m *Model) targetLogProbs(g *export.Graph, h, tgt *export.Value, withEntrop
 		entropy = g.Neg(g.ReduceSum(g.Mul(g.Exp(lsm), lsm), []int64{-1}, false))
 	}
 	return logprobs, entropy
+}
+
+// withDefaults fills unset options (float32, weights as inputs, name) and
+// checks that the config's RoPE can be built.
+func (o ForwardOptions) withDefaults(cfg *models.Config, name string) (ForwardOptions, error) {
+	if o.DType == 0 {
+		o.DType = export.Float32
+	}
+	if o.Weights == nil {
+		o.Weights = WeightsAsInputs(o.DType)
+	}
+	if o.Name == "" {
+		o.Name = name
+	}
+	_, err := invFreq(cfg)
+	return o, err
+}
+
+// trainInputs declares the [batch, seq] inputs of a train graph.
+func trainInputs(g *export.Graph) (ids, pos, mask, tgt *export.Value) {
+	bt := export.S(DimBatch, DimSeq)
+	return g.Input(InputIDs, export.Int64, bt), g.Input(PositionIDs, export.Int64, bt),
+		g.Input(AttentionMask, export.Int64, bt), g.Input(TargetIDs, export.Int64, bt)
 }
 
 // Hidden runs the decoder stack over a full sequence with no cache and

@@ -51,16 +51,7 @@ type PrefixForward struct {
 // inputs keep the plain graph's names (input_ids, position_ids,
 // attention_mask, target_ids) so losses and feeds carry over.
 func BuildPrefixForward(cfg *models.Config, opts ForwardOptions) (f *PrefixForward, err error) {
-	if opts.DType == 0 {
-		opts.DType = export.Float32
-	}
-	if opts.Weights == nil {
-		opts.Weights = WeightsAsInputs(opts.DType)
-	}
-	if opts.Name == "" {
-		opts.Name = "qwen3_prefix_forward"
-	}
-	if _, err := invFreq(cfg); err != nil {
+	if opts, err = opts.withDefaults(cfg, "qwen3_prefix_forward"); err != nil {
 		return nil, err
 	}
 	err = export.Try(func() {
@@ -71,11 +62,7 @@ func BuildPrefixForward(cfg *models.Config, opts ForwardOptions) (f *PrefixForwa
 		f.PrefixPos = g.Input(PrefixPositionIDs, export.Int64, pt)
 		f.PrefixMask = g.Input(PrefixAttentionMask, export.Int64, pt)
 		f.PrefixIndex = g.Input(PrefixIndex, export.Int64, export.S(DimBatch))
-		bt := export.S(DimBatch, DimSeq)
-		f.InputIDs = g.Input(InputIDs, export.Int64, bt)
-		f.PositionIDs = g.Input(PositionIDs, export.Int64, bt)
-		f.Mask = g.Input(AttentionMask, export.Int64, bt)
-		f.Tgt = g.Input(TargetIDs, export.Int64, bt)
+		f.InputIDs, f.PositionIDs, f.Mask, f.Tgt = trainInputs(g)
 		m := Bind(g, cfg, opts.DType, opts.Weights)
 		f.Model = m
 		h := m.prefixHidden(g, f.PrefixIDs, f.PrefixPos, f.PrefixMask, f.PrefixIndex, f.InputIDs, f.PositionIDs, f.Mask)

@@ -19,10 +19,6 @@ import (
 	"pz/orchestrator/task"
 )
 
-// ErrModelAudit is returned when AuditOptions.Model is set: recomputing
-// policy log-probs needs a scoring engine that pz verify does not wire yet.
-var ErrModelAudit = errors.New("--model: recomputing log-probs is not available yet")
-
 // ErrNoFiles is returned when the inputs match no file.
 var ErrNoFiles = errors.New("no trajectory files")
 
@@ -33,8 +29,6 @@ type AuditOptions struct {
 	// (used when a file has none: DefaultConfig / DefaultMaskOptions).
 	Reward *reward.Config
 	Mask   *task.MaskOptions
-	// Model, when set, asks for the log-prob audit (not available yet).
-	Model string
 	// MaxExamples bounds the mismatches kept in the report (default 50).
 	MaxExamples int
 	Log         *slog.Logger
@@ -158,9 +152,6 @@ func (s fileSettings) ntp() bool { return strings.HasSuffix(s.mode, "-ntp") }
 // reports every stored value that differs. Reward and mask settings come
 // from each file's metadata unless opts overrides them.
 func Audit(ctx context.Context, opts AuditOptions) (*AuditReport, error) {
-	if opts.Model != "" {
-		return nil, ErrModelAudit
-	}
 	if opts.MaxExamples == 0 {
 		opts.MaxExamples = 50
 	}

@@ -219,9 +219,6 @@ func TestAuditInputs(t *testing.T) {
 	if _, err := Audit(context.Background(), AuditOptions{Inputs: []string{filepath.Join(dir, "*.parquet")}}); !errors.Is(err, ErrNoFiles) {
 		t.Errorf("no files: %v", err)
 	}
-	if _, err := Audit(context.Background(), AuditOptions{Inputs: []string{dir}, Model: "m"}); !errors.Is(err, ErrModelAudit) {
-		t.Errorf("model: %v", err)
-	}
 	// An empty trajectory file audits clean.
 	if err := WriteFile(filepath.Join(dir, "empty.parquet"), nil, nil); err != nil {
 		t.Fatal(err)

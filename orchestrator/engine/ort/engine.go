@@ -441,21 +441,10 @@ func (e *Engine) wave(ctx context.Context, reqs []orchestrator.GenRequest, lo, h
 	}
 	in := map[string]*rt.Tensor{qwen3.InputIDs: rt.I64([]int64{int64(P), int64(Tp)}, ids),
 		qwen3.PositionIDs: rt.I64([]int64{int64(P), int64(Tp)}, pos), qwen3.AttentionMask: rt.I64([]int64{int64(P), int64(Tp)}, mask)}
-	empty := []int64{int64(P), int64(KV), 0, int64(D)}
-	for l := range L {
-		in[qwen3.PastKey(l)] = rt.F32(empty, []float32{})
-		in[qwen3.PastValue(l)] = rt.F32(empty, []float32{})
+	out, err := e.prefill(ctx, in, P, Tp)
+	if err != nil {
+		return err
 	}
-	out := map[string]*rt.Tensor{qwen3.Logits: rt.Zeros(rt.Float32, int64(P), int64(V))}
-	presSh := []int64{int64(P), int64(KV), int64(Tp), int64(D)}
-	for l := range L {
-		out[qwen3.PresentKey(l)] = rt.Zeros(rt.Float32, presSh...)
-		out[qwen3.PresentValue(l)] = rt.Zeros(rt.Float32, presSh...)
-	}
-	if err := e.run(ctx, e.decode, in, out); err != nil {
-		return fmt.Errorf("generate: prefill: %w", err)
-	}
-	e.stats.Prefill += int64(P * Tp)
 	promptLogits := out[qwen3.Logits].Data.([]float32)
 
 	// Fan out: each prompt's cache rows and logits go to its N samples.
@@ -635,4 +624,26 @@ func hasStop(text string, stops []string) bool {
 		}
 	}
 	return false
+}
+
+// prefill runs the decode graph on P prompts of Tp slots with an empty
+// cache and returns the last-position logits and each layer's present_*
+// ([P, kv_heads, Tp, head_dim]). in holds the flavour's own inputs.
+func (e *Engine) prefill(ctx context.Context, in map[string]*rt.Tensor, P, Tp int) (map[string]*rt.Tensor, error) {
+	cfg := e.cfg
+	L, KV, D := cfg.NumHiddenLayers, cfg.NumKeyValueHeads, cfg.HeadDim
+	empty := []int64{int64(P), int64(KV), 0, int64(D)}
+	presSh := []int64{int64(P), int64(KV), int64(Tp), int64(D)}
+	out := map[string]*rt.Tensor{qwen3.Logits: rt.Zeros(rt.Float32, int64(P), int64(cfg.VocabSize))}
+	for l := range L {
+		in[qwen3.PastKey(l)] = rt.F32(empty, []float32{})
+		in[qwen3.PastValue(l)] = rt.F32(empty, []float32{})
+		out[qwen3.PresentKey(l)] = rt.Zeros(rt.Float32, presSh...)
+		out[qwen3.PresentValue(l)] = rt.Zeros(rt.Float32, presSh...)
+	}
+	if err := e.run(ctx, e.decode, in, out); err != nil {
+		return nil, fmt.Errorf("generate: prefill: %w", err)
+	}
+	e.stats.Prefill += int64(P * Tp)
+	return out, nil
 }

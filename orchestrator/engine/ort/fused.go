@@ -44,21 +44,10 @@ func (e *Engine) waveFused(ctx context.Context, reqs []orchestrator.GenRequest, 
 		qwen3.SeqLensK:    rt.I32([]int64{int64(P)}, seqlens),
 		qwen3.TotalSeqLen: rt.I32([]int64{}, []int32{int32(Tp)}),
 	}
-	empty := []int64{int64(P), int64(KV), 0, int64(D)}
-	for l := range L {
-		in[qwen3.PastKey(l)] = rt.F32(empty, []float32{})
-		in[qwen3.PastValue(l)] = rt.F32(empty, []float32{})
+	out, err := e.prefill(ctx, in, P, Tp)
+	if err != nil {
+		return err
 	}
-	out := map[string]*rt.Tensor{qwen3.Logits: rt.Zeros(rt.Float32, int64(P), int64(V))}
-	presSh := []int64{int64(P), int64(KV), int64(Tp), int64(D)}
-	for l := range L {
-		out[qwen3.PresentKey(l)] = rt.Zeros(rt.Float32, presSh...)
-		out[qwen3.PresentValue(l)] = rt.Zeros(rt.Float32, presSh...)
-	}
-	if err := e.run(ctx, e.decode, in, out); err != nil {
-		return fmt.Errorf("generate: prefill: %w", err)
-	}
-	e.stats.Prefill += int64(P * Tp)
 	promptLogits := out[qwen3.Logits].Data.([]float32)
 
 	// Fan out each prompt's cache (its first len slots per head) and logits
