@@ -13,6 +13,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
+
+	"pz/internal/atomicfile"
 )
 
 // HeldoutFile is the held-out side's file name inside a prepared directory.
@@ -126,11 +128,7 @@ func Prepare(ctx context.Context, opts PrepareOptions) (*Stats, error) {
 		}
 		st.Heldout = &ShardFile{File: held.name, Passages: held.n}
 	}
-	statsTmp, err := writeTemp(opts.Out, StatsFile, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	})
+	stats, err := writeJSONTemp(filepath.Join(opts.Out, StatsFile), st)
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -139,20 +137,19 @@ func Prepare(ctx context.Context, opts PrepareOptions) (*Stats, error) {
 	for _, w := range writers {
 		if err := w.commit(); err != nil {
 			cleanup()
-			os.Remove(statsTmp)
+			stats.Abort()
 			return nil, err
 		}
 	}
 	if held != nil {
 		if err := held.commit(); err != nil {
-			os.Remove(statsTmp)
+			stats.Abort()
 			return nil, err
 		}
 	} else {
 		os.Remove(filepath.Join(opts.Out, HeldoutFile)) // stale from an earlier run
 	}
-	if err := os.Rename(statsTmp, filepath.Join(opts.Out, StatsFile)); err != nil {
-		os.Remove(statsTmp)
+	if err := stats.Commit(); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	removeStaleShards(opts.Out, opts.Shards)
@@ -175,43 +172,32 @@ func removeStaleShards(dir string, n int) {
 	}
 }
 
-// writeTemp writes a file under a temporary name in dir and returns that
-// name; the caller renames it into place.
-func writeTemp(dir, name string, fill func(io.Writer) error) (string, error) {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+// writeJSONTemp writes v as indented JSON to a finished temporary file
+// that the caller commits to path (or aborts).
+func writeJSONTemp(path string, v any) (*atomicfile.File, error) {
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("write %s: %w", name, err)
+		return nil, fmt.Errorf("write %w", err)
 	}
-	if err := fill(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("write %s: %w", name, err)
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		f.Abort()
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("write %s: %w", name, err)
+	if err := f.Finish(); err != nil {
+		return nil, fmt.Errorf("write %w", err)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("write %s: %w", name, err)
-	}
-	return f.Name(), nil
+	return f, nil
 }
 
 // shardWriter writes one Parquet file under a temporary name.
 type shardWriter struct {
-	dir, name string
-	f         *os.File
-	w         *parquet.GenericWriter[passageRow]
-	buf       []passageRow
-	n         int64
-	done      bool
+	name string
+	f    *atomicfile.File
+	w    *parquet.GenericWriter[passageRow]
+	buf  []passageRow
+	n    int64
 }
 
 // newZstd is the shards' codec: zstd at its fastest level with one
@@ -222,16 +208,16 @@ func newZstd() *pqzstd.Codec {
 }
 
 func newShardWriter(dir, name string, rowGroupRows int, codec *pqzstd.Codec) (*shardWriter, error) {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	f, err := atomicfile.Create(filepath.Join(dir, name), 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
+		return nil, fmt.Errorf("create %w", err)
 	}
 	w := parquet.NewGenericWriter[passageRow](f,
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(int64(rowGroupRows)),
 		parquet.CreatedBy("pz", "data", time.Now().Format("2006-01-02")),
 	)
-	return &shardWriter{dir: dir, name: name, f: f, w: w, buf: make([]passageRow, 0, 256)}, nil
+	return &shardWriter{name: name, f: f, w: w, buf: make([]passageRow, 0, 256)}, nil
 }
 
 func (s *shardWriter) write(p Passage) error {
@@ -255,7 +241,7 @@ func (s *shardWriter) flush() error {
 	return nil
 }
 
-// finish flushes and closes the temporary file.
+// finish flushes, syncs and closes the temporary file.
 func (s *shardWriter) finish() error {
 	if err := s.flush(); err != nil {
 		return err
@@ -263,33 +249,21 @@ func (s *shardWriter) finish() error {
 	if err := s.w.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", s.name, err)
 	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", s.name, err)
-	}
-	if err := s.f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", s.name, err)
-	}
-	if err := s.f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", s.name, err)
+	if err := s.f.Finish(); err != nil {
+		return fmt.Errorf("write %w", err)
 	}
 	return nil
 }
 
 func (s *shardWriter) commit() error {
-	if err := os.Rename(s.f.Name(), filepath.Join(s.dir, s.name)); err != nil {
-		return fmt.Errorf("write %s: %w", s.name, err)
+	if err := s.f.Commit(); err != nil {
+		return fmt.Errorf("write %w", err)
 	}
-	s.done = true
 	return nil
 }
 
-func (s *shardWriter) abort() {
-	if s.done {
-		return
-	}
-	s.f.Close()
-	os.Remove(s.f.Name())
-}
+// abort drops the temporary file; a no-op after commit.
+func (s *shardWriter) abort() { s.f.Abort() }
 
 // ReadPassageFile reads a prepared Parquet shard, calling fn for each
 // passage in file order, one row group batch at a time.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -266,16 +265,11 @@ func (s *Stream) Resume(c Cursor) error {
 
 // SaveCursor writes c as JSON to path atomically.
 func SaveCursor(path string, c Cursor) error {
-	tmp, err := writeTemp(filepath.Dir(path), filepath.Base(path), func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(c)
-	})
+	f, err := writeJSONTemp(path, c)
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("save cursor: %w", err)
 	}
 	return nil

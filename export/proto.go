@@ -1,15 +1,15 @@
 package export
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"pz/internal/atomicfile"
 )
 
 // The ONNX protobuf is written directly with protowire rather than through
@@ -165,7 +165,7 @@ func (m *Model) WriteFile(path string, ext *ExternalData) error {
 		l.file = filepath.Base(dataPath)
 		return l, ok
 	})
-	return writeAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+	return atomicfile.WriteFile(path, b, 0o644)
 }
 
 type extLoc struct {
@@ -175,7 +175,7 @@ type extLoc struct {
 
 func writeExternal(path string, inits []*Value, threshold int64) (map[*Value]extLoc, error) {
 	out := map[*Value]extLoc{}
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error {
 		var off int64
 		for _, v := range inits {
 			n := v.init.NumElements() * int64(v.dtype.Size())
@@ -198,38 +198,9 @@ func writeExternal(path string, inits []*Value, threshold int64) (map[*Value]ext
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("write external data %s: %w", path, err)
+		return nil, fmt.Errorf("write external data %w", err)
 	}
 	return out, nil
-}
-
-// writeAtomic writes to a temp file in the same directory and renames it
-// over path, so a file that exists is complete.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func appendMsg(b []byte, field protowire.Number, msg []byte) []byte {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"pz/internal/atomicfile"
 	"pz/models/safetensors"
 )
 
@@ -89,101 +90,59 @@ type SaveOptions struct {
 // SaveCheckpoint writes a model folder atomically: everything goes into a
 // temporary sibling directory that is renamed to dir at the end, so dir is
 // either the old complete checkpoint or the new complete one, never half.
-func SaveCheckpoint(dir string, cfg *Config, weights map[string][]float32, opts SaveOptions) (err error) {
+func SaveCheckpoint(dir string, cfg *Config, weights map[string][]float32, opts SaveOptions) error {
 	if opts.DType == "" {
 		opts.DType = safetensors.F32
 	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", dir, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp*")
+	// 0755: a checkpoint is meant to be shared.
+	err := atomicfile.WriteDir(dir, 0o755, func(tmp string) error {
+		if err := WriteConfig(tmp, cfg); err != nil {
+			return err
+		}
+		var ts []safetensors.Tensor
+		for _, s := range cfg.TensorSpecs() {
+			w, ok := weights[s.Name]
+			if !ok {
+				return fmt.Errorf("weight %s is missing", s.Name)
+			}
+			t, err := safetensors.FromFloat32(s.Name, opts.DType, s.Shape, w)
+			if err != nil {
+				return err
+			}
+			ts = append(ts, t)
+		}
+		if err := safetensors.WriteModel(tmp, ts, safetensors.DefaultMetadata(), opts.MaxShardBytes); err != nil {
+			return err
+		}
+		for name, tensors := range opts.ExtraTensors {
+			if err := safetensors.Write(filepath.Join(tmp, name), tensors, nil); err != nil {
+				return err
+			}
+		}
+		if opts.TokenizerFrom != "" {
+			if err := copyTokenizer(opts.TokenizerFrom, tmp); err != nil {
+				return err
+			}
+		}
+		names := make([]string, 0, len(opts.Extra))
+		for n := range opts.Extra {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(tmp, n), opts.Extra[n], 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	// MkdirTemp makes the folder 0700; a checkpoint is meant to be shared.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	if err := WriteConfig(tmp, cfg); err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	var ts []safetensors.Tensor
-	for _, s := range cfg.TensorSpecs() {
-		w, ok := weights[s.Name]
-		if !ok {
-			return fmt.Errorf("save checkpoint %s: weight %s is missing", dir, s.Name)
-		}
-		t, err := safetensors.FromFloat32(s.Name, opts.DType, s.Shape, w)
-		if err != nil {
-			return fmt.Errorf("save checkpoint %s: %w", dir, err)
-		}
-		ts = append(ts, t)
-	}
-	if err := safetensors.WriteModel(tmp, ts, safetensors.DefaultMetadata(), opts.MaxShardBytes); err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	for name, tensors := range opts.ExtraTensors {
-		if err := safetensors.Write(filepath.Join(tmp, name), tensors, nil); err != nil {
-			return fmt.Errorf("save checkpoint %s: %w", dir, err)
-		}
-	}
-	if opts.TokenizerFrom != "" {
-		if err := copyTokenizer(opts.TokenizerFrom, tmp); err != nil {
-			return fmt.Errorf("save checkpoint %s: %w", dir, err)
-		}
-	}
-	names := make([]string, 0, len(opts.Extra))
-	for n := range opts.Extra {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(tmp, n), opts.Extra[n], 0o644); err != nil {
-			return fmt.Errorf("save checkpoint %s: %w", dir, err)
-		}
-	}
-	if err := syncDir(tmp); err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	return replaceDir(tmp, dir)
-}
-
-// replaceDir renames tmp to dir, moving an existing dir aside first and
-// removing it only once the new one is in place.
-func replaceDir(tmp, dir string) error {
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = dir + ".old"
-		os.RemoveAll(old)
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("save checkpoint %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	if old != "" {
-		os.RemoveAll(old)
+		return fmt.Errorf("save checkpoint %w", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // copyTokenizer copies the tokenizer files that exist in src (a folder, or

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"pz/internal/atomicfile"
 )
 
 // ConfigFile is the name of the Hugging Face model configuration file.
@@ -487,28 +489,8 @@ func WriteConfig(dir string, c *Config) error {
 	if err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, ConfigFile), append(b, '\n'))
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %w", err)
 	}
 	return nil
 }

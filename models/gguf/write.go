@@ -1,15 +1,13 @@
 package gguf
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"unsafe"
 
+	"pz/internal/atomicfile"
 	"pz/models/safetensors"
 )
 
@@ -217,7 +215,7 @@ func writeF32(out io.Writer, data []float32) error {
 
 // countingWriter checks that each tensor source writes exactly its size.
 type countingWriter struct {
-	w *bufio.Writer
+	w io.Writer
 	n int64
 }
 
@@ -232,33 +230,13 @@ func (w *Writer) WriteFile(path string) error {
 	if w.err != nil {
 		return fmt.Errorf("write gguf %s: %w", path, w.err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write gguf %s: %w", path, err)
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = w.write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write gguf %s: %w", path, err)
+	if err := atomicfile.WriteFunc(path, 0o644, w.write); err != nil {
+		return fmt.Errorf("write gguf %w", err)
 	}
 	return nil
 }
 
-func (w *Writer) write(bw *bufio.Writer) error {
+func (w *Writer) write(bw io.Writer) error {
 	e := &enc{w: bw}
 	e.raw([]byte(Magic))
 	e.u32(Version)
@@ -300,7 +278,7 @@ func (w *Writer) write(bw *bufio.Writer) error {
 // enc writes little-endian GGUF primitives, keeping the first error and the
 // byte count.
 type enc struct {
-	w   *bufio.Writer
+	w   io.Writer
 	n   int64
 	err error
 	b   [8]byte

@@ -1,14 +1,15 @@
 package safetensors
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"pz/internal/atomicfile"
 )
 
 // Tensor is one tensor to write: little-endian Data of DType and Shape.
@@ -139,7 +140,7 @@ func writeFile(path string, tensors []Tensor, metadata map[string]string) error 
 	if len(h) > MaxHeaderSize {
 		return fmt.Errorf("write safetensors %s: header of %d bytes exceeds the %d-byte limit", path, len(h), MaxHeaderSize)
 	}
-	return atomicWrite(path, func(w *bufio.Writer) error {
+	return atomicWrite(path, func(w io.Writer) error {
 		var n [8]byte
 		for i := range 8 {
 			n[i] = byte(uint64(len(h)) >> (8 * i))
@@ -155,29 +156,9 @@ func writeFile(path string, tensors []Tensor, metadata map[string]string) error 
 	})
 }
 
-func atomicWrite(path string, fill func(*bufio.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = fill(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
+func atomicWrite(path string, fill func(io.Writer) error) error {
+	if err := atomicfile.WriteFunc(path, 0o644, fill); err != nil {
+		return fmt.Errorf("write %w", err)
 	}
 	return nil
 }
@@ -230,7 +211,7 @@ func WriteModel(dir string, tensors []Tensor, metadata map[string]string, maxSha
 		return errors.New("write safetensors index: " + err.Error())
 	}
 	path := filepath.Join(dir, IndexFile)
-	return atomicWrite(path, func(w *bufio.Writer) error {
+	return atomicWrite(path, func(w io.Writer) error {
 		_, err := w.Write(append(idx, '\n'))
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 
 	"pz/export"
 	rt "pz/export/ort"
+	"pz/internal/atomicfile"
 	"pz/models"
 	"pz/models/safetensors"
 )
@@ -84,7 +85,7 @@ func (l *Learner) Save(out string, opts SaveOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeAtomic(filepath.Join(out, LatestFile), []byte(name+"\n")); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(out, LatestFile), []byte(name+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
 	if opts.KeepLast > 0 {
@@ -235,26 +236,4 @@ func prune(out string, keep int) error {
 		steps = steps[1:]
 	}
 	return nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

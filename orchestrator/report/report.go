@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"pz/internal/atomicfile"
 )
 
 // Options say what to report and where.
@@ -258,8 +260,8 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 			}
 			name := stem + "-" + c.Slug + ".png"
 			p := filepath.Join(dir, name)
-			if err := writeAtomic(p, b); err != nil {
-				return Result{}, err
+			if err := atomicfile.WriteFile(p, b, 0o644); err != nil {
+				return Result{}, fmt.Errorf("report: write %w", err)
 			}
 			pngName[c.Slug] = name
 			res.PNGs = append(res.PNGs, p)
@@ -269,8 +271,8 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 		Title: opts.Title, Runs: runs, Comparisons: comps, Charts: charts,
 		PNGs: pngName, Refresh: opts.Refresh, Generated: time.Now().UTC(),
 	})
-	if err := writeAtomic(out, []byte(page)); err != nil {
-		return Result{}, err
+	if err := atomicfile.WriteFile(out, []byte(page), 0o644); err != nil {
+		return Result{}, fmt.Errorf("report: write %w", err)
 	}
 	return res, nil
 }
@@ -300,29 +302,4 @@ func Watch(ctx context.Context, opts Options, every time.Duration, onWrite func(
 		case <-t.C:
 		}
 	}
-}
-
-// writeAtomic writes data to a temporary file in path's folder and renames
-// it over path.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	return nil
 }

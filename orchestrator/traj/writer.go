@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
 
+	"pz/internal/atomicfile"
 	"pz/orchestrator/reward"
 	"pz/orchestrator/task"
 )
@@ -22,7 +21,7 @@ const DefaultRowGroupRows = 4096
 // directory; Close renames it into place, Abort removes it.
 type Writer struct {
 	path string
-	f    *os.File
+	f    *atomicfile.File
 	w    *parquet.GenericWriter[Row]
 	n    int64
 	done bool
@@ -34,13 +33,9 @@ var ErrClosed = errors.New("trajectory writer closed")
 // Create starts a trajectory file that will appear at path on Close. meta is
 // stored in the Parquet key-value metadata along with the schema version.
 func Create(path string, meta map[string]string) (*Writer, error) {
-	dir, name := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("create trajectories %s: %w", path, err)
+		return nil, fmt.Errorf("create trajectories %w", err)
 	}
 	opts := []parquet.WriterOption{
 		parquet.Compression(&parquet.Zstd),
@@ -81,22 +76,12 @@ func (w *Writer) Close() error {
 		return ErrClosed
 	}
 	w.done = true
-	err := w.w.Close()
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if err == nil {
-		err = w.f.Chmod(0o644)
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(w.f.Name(), w.path)
-	}
-	if err != nil {
-		os.Remove(w.f.Name())
+	if err := w.w.Close(); err != nil {
+		w.f.Abort()
 		return fmt.Errorf("write trajectories %s: %w", w.path, err)
+	}
+	if err := w.f.Commit(); err != nil {
+		return fmt.Errorf("write trajectories %w", err)
 	}
 	return nil
 }
@@ -107,8 +92,7 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.f.Abort()
 }
 
 // WriteFile writes rows to path atomically.
@@ -131,31 +115,8 @@ func WriteJSONAtomic(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	b = append(b, '\n')
-	dir, name := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %w", err)
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"pz/internal/atomicfile"
 )
 
 func main() {
@@ -93,32 +95,12 @@ func cut(src, out string, trainBelow, heldBelow uint64) error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
-	if err := writeAtomic(filepath.Join(out, "train.jsonl"), train); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(out, "train.jsonl"), train, 0o644); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(out, "heldout.jsonl"), held); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(out, "heldout.jsonl"), held, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("train.jsonl %d bytes, heldout.jsonl %d bytes\n", len(train), len(held))
 	return nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
