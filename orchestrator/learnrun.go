@@ -29,8 +29,11 @@ type LearnRunOptions struct {
 	TokenizerFrom string
 	// Version is the policy version of the weights loaded.
 	Version int64
-	Logger  *slog.Logger
-	OnStep  func(learn.Metrics)
+	// GeneratorEntropyCoef is an entropy bonus on rows whose role is
+	// "generator" (the learner needs Policy.EntropyPerToken).
+	GeneratorEntropyCoef float64
+	Logger               *slog.Logger
+	OnStep               func(learn.Metrics)
 }
 
 // LearnSummary reports what LearnFiles did.
@@ -100,6 +103,9 @@ func LearnFiles(ctx context.Context, l *learn.Learner, o LearnRunOptions) (Learn
 			}
 			s := learn.Sample{PromptIDs: r.PromptIDs, CompletionIDs: r.CompletionIDs, Advantage: r.Advantage,
 				LossMask: r.LossMask, Step: r.Step, PolicyVersion: r.PolicyVersion}
+			if r.Role == traj.RoleGenerator {
+				s.EntropyCoef = float32(o.GeneratorEntropyCoef)
+			}
 			if r.HasOldLogprobs {
 				s.OldLogProbs = r.OldLogprobs
 			}

@@ -194,8 +194,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 				m.FilteredRows++
 				continue
 			}
-			batch = append(batch, learn.Sample{PromptIDs: r.PromptIDs, CompletionIDs: r.CompletionIDs,
-				Advantage: r.Advantage, OldLogProbs: r.OldLogprobs, Step: r.Step, PolicyVersion: r.PolicyVersion})
+			s := learn.Sample{PromptIDs: r.PromptIDs, CompletionIDs: r.CompletionIDs,
+				Advantage: r.Advantage, OldLogProbs: r.OldLogprobs, Step: r.Step, PolicyVersion: r.PolicyVersion}
+			if r.Role == traj.RoleGenerator {
+				s.EntropyCoef = float32(t.Rollout.opts.Reward.GeneratorEntropyBonus)
+			}
+			batch = append(batch, s)
 		}
 		m.LearnRows = len(batch)
 		l0 := time.Now()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pz/export/exporttest"
+	"pz/models"
 )
 
 // TestMain lets tests run the real CLI in a child process (to kill it):
@@ -159,5 +160,57 @@ func TestLearnIsOneSGDStep(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "out", "checkpoint-1", f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestLearnGeneratorEntropyCoef: --generator-entropy-coef reaches the
+// generator-role rows and only them: on a file of generator rows it is
+// the same step as --entropy-coef, on predictor rows the same as no bonus,
+// and the bonus changes the step.
+func TestLearnGeneratorEntropyCoef(t *testing.T) {
+	exporttest.Runtime(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	pz(t, "init-model", "--preset", "tiny", "--out", model)
+	rows := func(role string) string {
+		f := filepath.Join(dir, role+".jsonl")
+		os.WriteFile(f, []byte(`{"prompt_ids":[5,6,7],"completion_ids":[8,9],"advantage":1.0,"role":"`+role+`"}
+{"prompt_ids":[5,6,7],"completion_ids":[10,11,12],"advantage":-0.5,"role":"`+role+`"}
+`), 0o644)
+		return f
+	}
+	step := func(name, in string, extra ...string) map[string][]float32 {
+		out := filepath.Join(dir, name)
+		pz(t, append([]string{"learn", "--model", model, "--in", in, "--out", out,
+			"--optimizer", "sgd", "--lr", "1", "--max-grad-norm", "0", "--weight-decay", "0"}, extra...)...)
+		ck, err := models.LoadCheckpoint(filepath.Join(out, "checkpoint-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ck.Weights
+	}
+	gen, pred := rows("generator"), rows("predictor")
+	plain := step("plain", gen)
+	global := step("global", gen, "--entropy-coef", "0.5")
+	onGen := step("on-gen", gen, "--generator-entropy-coef", "0.5")
+	onPred := step("on-pred", pred, "--generator-entropy-coef", "0.5")
+	same := func(a, b map[string][]float32) bool {
+		for k := range a {
+			for i := range a[k] {
+				if d := a[k][i] - b[k][i]; d > 1e-6 || d < -1e-6 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if same(plain, global) {
+		t.Fatal("--entropy-coef 0.5 did not change the step")
+	}
+	if !same(onGen, global) {
+		t.Error("generator rows with --generator-entropy-coef: not the --entropy-coef step")
+	}
+	if !same(onPred, plain) {
+		t.Error("predictor rows with --generator-entropy-coef: not the plain step")
 	}
 }

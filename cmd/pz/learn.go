@@ -29,7 +29,8 @@ func learnFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "dual-clip", Value: 0, Usage: "dual-clip constant c > 1 (0: off)"},
 		&cli.StringFlag{Name: "kl", Value: "", Usage: "KL to ref_logprobs: k1, k2 or k3 (default off)"},
 		&cli.Float64Flag{Name: "kl-coef", Value: 0},
-		&cli.Float64Flag{Name: "entropy-coef", Value: 0, Usage: "entropy bonus coefficient (default off)"},
+		&cli.Float64Flag{Name: "entropy-coef", Value: 0, Usage: "entropy bonus coefficient on every row (default off)"},
+		&cli.Float64Flag{Name: "generator-entropy-coef", Value: 0, Usage: "guard: entropy bonus on generator-role rows only (added to --entropy-coef; default off)"},
 		&cli.StringFlag{Name: "loss-agg", Value: string(learn.TokenMean), Usage: "token-mean, seq-mean-token-mean or seq-mean-token-sum-norm"},
 		&cli.IntFlag{Name: "loss-horizon", Value: 4096, Usage: "normaliser of seq-mean-token-sum-norm"},
 		&cli.IntFlag{Name: "micro-batch-tokens", Value: 4096, Usage: "padded tokens per micro-batch"},
@@ -47,10 +48,12 @@ func learnOptions(c *cli.Context, totalSteps int) learn.Options {
 		WeightDecay: c.Float64("weight-decay"), MaxGradNorm: c.Float64("max-grad-norm"),
 		Beta1: c.Float64("beta1"), Beta2: c.Float64("beta2"),
 		Policy: loss.PolicyOptions{ClipLow: c.Float64("clip-low"), ClipHigh: c.Float64("clip-high"), DualClip: c.Float64("dual-clip"),
-			KL: loss.KLKind(c.String("kl")), KLCoef: c.Float64("kl-coef"), EntropyCoef: c.Float64("entropy-coef")},
+			KL: loss.KLKind(c.String("kl")), KLCoef: c.Float64("kl-coef"), EntropyCoef: c.Float64("entropy-coef"),
+			EntropyPerToken: c.Float64("generator-entropy-coef") > 0},
 		Aggregation: learn.Aggregation(c.String("loss-agg")), Horizon: c.Int("loss-horizon"),
 		MicroBatchTokens: c.Int("micro-batch-tokens"), TISCap: c.Float64("tis-cap"), RecomputeOld: c.Bool("recompute-old"),
 		SharedPrefix:   c.Bool("shared-prefix"),
+		LowMemory:      c.Bool("low-memory"),
 		IntraOpThreads: c.Int("threads"),
 	}
 }
@@ -109,7 +112,7 @@ func learnCommand() *cli.Command {
 			sum, err := orchestrator.LearnFiles(c.Context, l, orchestrator.LearnRunOptions{
 				Inputs: c.StringSlice("in"), Out: c.String("out"), MiniBatches: c.Int("mini-batches"),
 				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
-				TokenizerFrom: start, Version: version,
+				TokenizerFrom: start, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
 				OnStep: func(m learn.Metrics) {
 					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.6g grad_norm %.4g clip_frac %.3f mismatch %.4f tokens %d (%.0f tok/s)%s\n",
 						m.Step, m.Loss, m.GradNorm, m.ClipFrac, m.Mismatch, m.Tokens, m.TokPerSec, skipped(m.Skipped))

@@ -26,6 +26,10 @@ const (
 	Advantages   = "advantages"    // per-token advantage (a row's, broadcast)
 	TokenWeights = "token_weights" // aggregation weight of each token
 	RefLogProbs  = "ref_logprobs"  // reference policy (KL), when enabled
+	// EntropyCoefs is a per-token entropy-bonus coefficient, added to
+	// EntropyCoef (with PolicyOptions.EntropyPerToken): how a bonus reaches
+	// only some rows, e.g. the generator role's.
+	EntropyCoefs = "entropy_coefs"
 )
 
 // Output names.
@@ -63,6 +67,9 @@ type PolicyOptions struct {
 	KLCoef float64
 	// EntropyCoef > 0 subtracts EntropyCoef·entropy (needs the entropy).
 	EntropyCoef float64
+	// EntropyPerToken adds the entropy_coefs input: token t's bonus is
+	// (EntropyCoef + entropy_coefs_t)·entropy_t (needs the entropy).
+	EntropyPerToken bool
 }
 
 // DefaultPolicy is DAPO-style clip-higher with no KL and no entropy bonus.
@@ -89,6 +96,7 @@ func (o PolicyOptions) Validate() error {
 type Inputs struct {
 	LogProbs, Entropy      *export.Value // from the model; Entropy may be nil
 	Old, Adv, Weights, Ref *export.Value // Ref only with a KL term
+	EntropyCoefs           *export.Value // only with EntropyPerToken
 }
 
 // DeclareInputs adds the loss's graph inputs (named by the constants
@@ -99,6 +107,9 @@ func DeclareInputs(g *export.Graph, logprobs, entropy *export.Value, o PolicyOpt
 		Old: g.Input(OldLogProbs, dt, sh), Adv: g.Input(Advantages, dt, sh), Weights: g.Input(TokenWeights, dt, sh)}
 	if o.KL != KLNone {
 		in.Ref = g.Input(RefLogProbs, dt, sh)
+	}
+	if o.EntropyPerToken {
+		in.EntropyCoefs = g.Input(EntropyCoefs, dt, sh)
 	}
 	return in
 }
@@ -153,7 +164,13 @@ func Policy(g *export.Graph, in Inputs, o PolicyOptions) (map[string]*export.Val
 			if o.EntropyCoef > 0 {
 				loss = g.Sub(loss, g.Mul(c(o.EntropyCoef), out[EntropyMean]))
 			}
-		} else if o.EntropyCoef > 0 {
+			if o.EntropyPerToken {
+				if in.EntropyCoefs == nil {
+					panic(&export.Error{Msg: "per-token entropy bonus needs the entropy_coefs input"})
+				}
+				loss = g.Sub(loss, wsum(g.Mul(in.EntropyCoefs, in.Entropy)))
+			}
+		} else if o.EntropyCoef > 0 || o.EntropyPerToken {
 			panic(&export.Error{Msg: "entropy bonus needs the model's entropy output"})
 		}
 		out[Loss] = loss

@@ -33,7 +33,12 @@ type Sample struct {
 	// RefLogProbs feed the optional KL term.
 	RefLogProbs []float32
 	// LossMask (optional) zeroes the loss of completion tokens.
-	LossMask      []int8
+	LossMask []int8
+	// EntropyCoef is this row's entropy-bonus coefficient, added to
+	// Options.Policy.EntropyCoef; it is read only with
+	// Options.Policy.EntropyPerToken (how pz train gives the generator
+	// role alone a bonus).
+	EntropyCoef   float32
 	Step          int64
 	PolicyVersion int64
 }
@@ -247,7 +252,7 @@ const gradPrefix = "grad/"
 
 func (l *Learner) build() error {
 	dt := l.opts.DType
-	withEntropy := l.opts.Policy.EntropyCoef > 0
+	withEntropy := l.opts.Policy.EntropyCoef > 0 || l.opts.Policy.EntropyPerToken
 	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train"})
 	if err != nil {
 		return err
@@ -396,8 +401,9 @@ type packed struct {
 	B, T                int
 	ids, pos, mask, tgt []int64
 	old, adv, w, ref    []float64
-	rows                []int // sample index per row
-	off                 []int // position of each row's first completion token's log-prob
+	ec                  []float64 // per-token entropy-bonus coefficient
+	rows                []int     // sample index per row
+	off                 []int     // position of each row's first completion token's log-prob
 	tokens              int
 	// Shared-prefix micro-batches: Pn prefixes of Tp slots ([Pn, Tp],
 	// right-padded) and the prefix row of each of the B suffix rows.
@@ -454,6 +460,7 @@ func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 		n := p.B * T
 		p.ids, p.pos, p.mask, p.tgt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		p.old, p.adv, p.w, p.ref = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		p.ec = make([]float64, n)
 		for r, i := range cur {
 			s := batch[i]
 			seq := slices.Concat(s.PromptIDs, s.CompletionIDs)
@@ -463,7 +470,7 @@ func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 				k := r*T + t
 				p.ids[k], p.pos[k], p.mask[k], p.tgt[k] = int64(seq[t]), int64(t), 1, int64(seq[t+1])
 				if j := t + 1 - P; j >= 0 {
-					p.adv[k] = float64(s.Advantage)
+					p.adv[k], p.ec[k] = float64(s.Advantage), float64(s.EntropyCoef)
 					p.w[k] = ws[i][j]
 					if ws[i][j] != 0 {
 						p.tokens++
@@ -643,6 +650,9 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 			f[loss.Advantages] = l.floatTensor(sh, p.adv)
 			if l.opts.Policy.KL != loss.KLNone {
 				f[loss.RefLogProbs] = l.floatTensor(sh, p.ref)
+			}
+			if l.opts.Policy.EntropyPerToken {
+				f[loss.EntropyCoefs] = l.floatTensor(sh, p.ec)
 			}
 		}
 		train := l.train

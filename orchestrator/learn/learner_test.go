@@ -10,6 +10,7 @@ import (
 	"pz/export/exporttest"
 	rt "pz/export/ort"
 	"pz/models"
+	"pz/models/loss"
 	"pz/models/qwen3"
 )
 
@@ -209,5 +210,57 @@ func TestLRSchedule(t *testing.T) {
 		if got := o.LRAt(step); math.Abs(got-want) > 1e-12 {
 			t.Errorf("lr at %d = %g, want %g", step, got, want)
 		}
+	}
+}
+
+// TestRowEntropyBonus: a per-row entropy bonus (Sample.EntropyCoef with
+// EntropyPerToken) is linear in the rows it covers: with SGD at lr 1 the
+// updates of "bonus on rows {0,2}" and "bonus on rows {1,3}" sum to the
+// update of the global bonus plus the update with none; the shared-prefix
+// path gives the plain path's update; and the bonus changes the update.
+func TestRowEntropyBonus(t *testing.T) {
+	cfg := microConfig()
+	w0 := qwen3.RandomWeights(cfg, 6, 0.5)
+	const c = 0.3
+	run := func(global float64, rows []int, shared bool) map[string][]float32 {
+		t.Helper()
+		o := Options{Optimizer: "sgd", LR: 1, DType: export.Float64, SharedPrefix: shared}
+		o.Policy = loss.DefaultPolicy()
+		o.Policy.EntropyCoef = global
+		o.Policy.EntropyPerToken = rows != nil
+		l, err := New(exporttest.Runtime(t), cfg, cloneWeights(w0), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		b := batch()
+		for _, i := range rows {
+			b[i].EntropyCoef = c
+		}
+		if _, err := l.Step(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		return l.Weights()
+	}
+	none, all := run(0, nil, false), run(c, nil, false)
+	even, odd := run(0, []int{0, 2}, false), run(0, []int{1, 3}, false)
+	evenShared := run(0, []int{0, 2}, true)
+	moved := 0.0
+	for k := range w0 {
+		for i := range w0[k] {
+			// Updates relative to w0: (even−w0) + (odd−w0) = (all−w0) + (none−w0).
+			lhs := float64(even[k][i]) + float64(odd[k][i])
+			rhs := float64(all[k][i]) + float64(none[k][i])
+			if d := math.Abs(lhs - rhs); d > 1e-6 {
+				t.Fatalf("%s[%d]: even+odd %.9g, all+none %.9g", k, i, lhs, rhs)
+			}
+			if d := math.Abs(float64(even[k][i] - evenShared[k][i])); d > 1e-6 {
+				t.Fatalf("%s[%d]: shared-prefix %.9g, plain %.9g", k, i, evenShared[k][i], even[k][i])
+			}
+			moved = math.Max(moved, math.Abs(float64(even[k][i]-none[k][i])))
+		}
+	}
+	if moved < 1e-4 {
+		t.Errorf("the bonus on rows {0,2} moved no weight by more than %g", moved)
 	}
 }

@@ -39,8 +39,9 @@ type Config struct {
 	// negative). 0 is off.
 	RepeatPenalty float64 `json:"repeat_penalty"`
 	// GeneratorEntropyBonus is the coefficient of an entropy bonus on
-	// generator completions. It is applied by the learner, not here; it is
-	// recorded with the rest of the config.
+	// generator completions (`--generator-entropy-coef`). It is applied by
+	// the learner (learn.Sample.EntropyCoef on generator rows), not here;
+	// it is recorded with the rest of the config.
 	GeneratorEntropyBonus float64 `json:"generator_entropy_bonus"`
 }
 
