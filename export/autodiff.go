@@ -70,7 +70,7 @@ func (g *Graph) VJP(ys, seeds, xs []*Value) []*Value {
 	grads := map[*Value]*Value{}
 	accumulate := func(v, d *Value) {
 		if prev, ok := grads[v]; ok {
-			grads[v] = g.Add(prev, d)
+			grads[v] = g.addGrads(prev, d)
 		} else {
 			grads[v] = d
 		}
@@ -198,3 +198,29 @@ func (g *Graph) Unbroadcast(d, x *Value) *Value {
 }
 
 func describe(n *Node) string { return fmt.Sprintf("%s (%s)", n.Name, n.Op) }
+
+// addGrads sums two gradient contributions. A Gather's contribution is a
+// scatter-add into zeros (vjpGather); summed with a dense contribution (a
+// tied embedding's, whose lm_head use gives a full MatMul gradient) it is
+// scattered straight into that one instead: one pass over the table
+// instead of a zero fill, a scatter and a full-size Add.
+func (g *Graph) addGrads(a, b *Value) *Value {
+	if s, ok := g.scatterInto(a, b); ok {
+		return s
+	}
+	if s, ok := g.scatterInto(b, a); ok {
+		return s
+	}
+	return g.Add(a, b)
+}
+
+func (g *Graph) scatterInto(sparse, dense *Value) (*Value, bool) {
+	if sparse.kind != kindNode || sparse.node.Op != "ScatterND" || sparse.dtype != dense.dtype || !sparse.shape.Equal(dense.shape) {
+		return nil, false
+	}
+	n := sparse.node
+	if r, ok := n.Attr("reduction"); !ok || r.S != "add" || !isZeros(n.Inputs[0]) {
+		return nil, false
+	}
+	return g.ScatterND(dense, n.Inputs[1], n.Inputs[2], "add"), true
+}

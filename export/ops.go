@@ -336,6 +336,19 @@ func (g *Graph) Transpose(x *Value, perm ...int64) *Value {
 		seen[p] = true
 		out[i] = x.shape[p]
 	}
+	// A transpose of a transpose that composes to the identity is the
+	// original value: autodiff produces such pairs (the gradient of a
+	// transposed weight, see vjpMatMul), and each is a full copy at run time.
+	if x.kind == kindNode && x.node.Op == "Transpose" {
+		inner := x.node.IntsAttr("perm")
+		identity := len(inner) == len(perm)
+		for i, p := range perm {
+			identity = identity && inner[p] == int64(i)
+		}
+		if identity {
+			return x.node.Inputs[0]
+		}
+	}
 	return g.addNode("Transpose", "", []*Value{x}, []Attr{AInts("perm", perm...)}, []outSpec{{x.dtype, out}}).Outputs[0]
 }
 

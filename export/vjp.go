@@ -225,6 +225,15 @@ func vjpMatMul(g *Graph, n *Node, dys []*Value, need []bool) []*Value {
 				k, nn := a.shape[a.Rank()-1], dy.shape[dy.Rank()-1]
 				a2 := g.Reshape(a, -1, dimOrMinus(k))
 				d2 := g.Reshape(dy, -1, dimOrMinus(nn))
+				if b.kind == kindNode && b.node.Op == "Transpose" {
+					// b = Wᵀ (a Hugging Face [out, in] weight used as x·Wᵀ):
+					// Transpose's VJP will transpose this gradient back, so
+					// write it as (d2ᵀ·a2)ᵀ, and the builder cancels the
+					// pair into d2ᵀ·a2 — [out, in] straight from the MatMul
+					// (ORT folds d2ᵀ into it) instead of a copy of every
+					// weight gradient.
+					return g.Transpose(g.MatMul(g.Transpose(d2, 1, 0), a2), 1, 0)
+				}
 				return g.MatMul(g.Transpose(a2, 1, 0), d2)
 			}
 			return g.Unbroadcast(g.MatMul(g.swapLast(a), dy), b)

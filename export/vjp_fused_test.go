@@ -51,3 +51,56 @@ func TestLogSoftmaxPickIsSparse(t *testing.T) {
 		t.Fatalf("gradient made by %v, want ScatterElements onto a Mul", d.Node())
 	}
 }
+
+// TestRewrittenGradients checks, by finite differences, the two patterns
+// the autodiff rewrites: the gradient of a weight used transposed (x·Wᵀ,
+// written d2ᵀ·a2 without a transpose back) and a tied table used both by
+// a Gather and a MatMul (the Gather's scatter-add goes into the MatMul's
+// gradient).
+func TestRewrittenGradients(t *testing.T) {
+	ids := func(g G) X { return g.Const(export.TensorI64([]int64{2, 3}, []int64{0, 3, 3, 1, 4, 0})) }
+	cases := []struct {
+		name   string
+		inputs []exporttest.Input
+		build  func(g G, x []X) X
+	}{
+		{"transposed-weight", []exporttest.Input{in("x", 2, 3, 4), in("w", 5, 4)}, func(g G, x []X) X {
+			y := g.MatMul(x[0], g.Transpose(x[1], 1, 0))
+			return g.ReduceSum(g.Mul(y, y), nil, false)
+		}},
+		{"tied-table", []exporttest.Input{in("e", 5, 4)}, func(g G, x []X) X {
+			h := g.Tanh(g.Gather(x[0], ids(g), 0))    // [2,3,4]
+			y := g.MatMul(h, g.Transpose(x[0], 1, 0)) // [2,3,5]
+			return g.ReduceSum(g.Mul(y, y), nil, false)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			exporttest.GradCheck(t, "rewrite_"+c.name, 7, c.inputs, c.build)
+		})
+	}
+}
+
+// TestRewrittenGradientShapes: the gradient of a transposed weight comes
+// straight out of a MatMul, and a tied table's gradient is one scatter
+// into the dense part (no Transpose, no full-size Add).
+func TestRewrittenGradientShapes(t *testing.T) {
+	g := export.NewGraph("rewrite")
+	x := g.Input("x", export.Float32, export.S(2, 3, 4))
+	e := g.Input("e", export.Float32, export.S(5, 4))
+	ids := g.Const(export.TensorI64([]int64{2, 3}, []int64{0, 3, 3, 1, 4, 0}))
+	w := g.Input("w", export.Float32, export.S(6, 4))
+	loss := g.ReduceSum(g.MatMul(g.Add(x, g.Gather(e, ids, 0)), g.Transpose(e, 1, 0)), nil, false)
+	gr := g.Grad(loss, e)[0]
+	if n := gr.Node(); n == nil || n.Op != "ScatterND" || n.Inputs[0].Node() == nil || n.Inputs[0].Node().Op != "MatMul" {
+		t.Errorf("tied table gradient made by %v, want ScatterND into a MatMul", gr.Node())
+	}
+	loss2 := g.ReduceSum(g.MatMul(x, g.Transpose(w, 1, 0)), nil, false)
+	gw := g.Grad(loss2, w)[0]
+	if n := gw.Node(); n == nil || n.Op != "MatMul" {
+		t.Errorf("transposed weight gradient made by %v, want a MatMul", gw.Node())
+	}
+	if a := g.Transpose(g.Transpose(x, 2, 0, 1), 1, 2, 0); a != x {
+		t.Errorf("a transpose of its inverse is %v, want x", a)
+	}
+}
