@@ -28,7 +28,9 @@ const benchmarkSeed = 20261128
 //	go test ./orchestrator/engine/ort -run '^$' -bench . -benchtime 3x
 //
 // Metrics: tok/s (new tokens, or prompt tokens for Prefill), x_llama.cpp
-// (tok/s over llama.cpp's on the same shape), tok/cpu-s (tokens per second
+// (tok/s over llama.cpp's on the same shape), x_llama.cpp_now (the same
+// scaled by the drift of the MatMul ceiling, ceiling_GFLOP/s, measured
+// right after: exporttest.Ceiling), tok/cpu-s (tokens per second
 // of process CPU time: with 1 thread, what an idle core would give, since
 // the machine is shared), ort_share (the share of wall time spent inside
 // Session.Run; the rest is sampling, cache copies and bookkeeping),
@@ -94,12 +96,18 @@ func runGenerate(b *testing.B, e *Engine, reqs []orchestrator.GenRequest, tokens
 	}
 	s, cpu := e.Stats(), (cpuTime() - c0).Seconds()
 	total := (s.Total - s0.Total).Seconds()
+	ceil := exporttest.Ceiling(b, 2, time.Second)
 	// Tokens per second of this process's CPU time: with one thread, what
 	// the engine would reach on an idle core (the machine is shared).
 	b.ReportMetric(tokens()*float64(n)/cpu, "tok/cpu-s")
 	b.ReportMetric(tokens()*float64(n)/total, "tok/s")
+	b.ReportMetric(ceil/1e9, "ceiling_GFLOP/s")
 	if anchor > 0 {
 		b.ReportMetric(tokens()*float64(n)/total/anchor, "x_llama.cpp")
+		// Scaled by the MatMul ceiling's drift since the anchors were
+		// taken: fair for compute-bound shapes (prefill, batch 32), only
+		// indicative for memory-bound batch-1 decode.
+		b.ReportMetric(tokens()*float64(n)/total/anchor*exporttest.AnchorCeiling/ceil, "x_llama.cpp_now")
 	}
 	b.ReportMetric((s.ORT-s0.ORT).Seconds()/total, "ort_share")
 	b.ReportMetric((s.Sample-s0.Sample).Seconds()/total, "sample_share")

@@ -78,7 +78,11 @@ type Options struct {
 	StandardOps bool
 	// Detokenize turns ids into text; needed for stop strings.
 	Detokenize func(ids []int32) string
-	Logger     *slog.Logger
+	// ProfilePrefix, when set, makes ONNX Runtime write a per-node JSON
+	// trace of each session (<prefix>_<decode|score>_<date>.json) when the
+	// session is closed.
+	ProfilePrefix string
+	Logger        *slog.Logger
 }
 
 // Stats accumulates where generation time goes.
@@ -193,6 +197,9 @@ func (e *Engine) load(weights map[string][]float32) error {
 			return nil, err
 		}
 		so.Name = name
+		if e.opts.ProfilePrefix != "" {
+			so.ProfilePrefix = e.opts.ProfilePrefix + "_" + name
+		}
 		s, err := e.rt.NewSession(b, so)
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
