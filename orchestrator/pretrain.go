@@ -35,12 +35,22 @@ type PretrainOptions struct {
 	Seed      uint64
 	// SpanWords caps the cloze/proposal span length in words.
 	SpanWords int
-	OnStep    func(learn.Metrics)
+	// AnswerSpace writes a space before the span inside the braces
+	// ("\boxed{ span}"), so that in a byte-level BPE vocabulary the
+	// answer's tokens are the very tokens of the word in the paragraph
+	// (" span", not "span"): a model trained from scratch then only has to
+	// copy ids, not also learn which unprefixed token goes with each
+	// space-prefixed one. Verification trims spaces, so answers with or
+	// without it score the same.
+	AnswerSpace bool
+	OnStep      func(learn.Metrics)
 }
 
 // PretrainText renders passage p as one training example of the given
-// kind ("plain", "cloze", "proposal") with spans drawn from rng.
-func PretrainText(p data.Passage, kind string, t task.Templates, rng *rand.Rand, spanWords int) string {
+// kind ("plain", "cloze", "proposal") in o's format, with spans drawn from
+// rng.
+func PretrainText(p data.Passage, kind string, o *PretrainOptions, rng *rand.Rand) string {
+	t, spanWords := o.Templates, o.SpanWords
 	if kind == "plain" {
 		return p.Text
 	}
@@ -54,14 +64,18 @@ func PretrainText(p data.Passage, kind string, t task.Templates, rng *rand.Rand,
 	for try := 0; kind == "proposal" && try < 8 && stop.OnlyStopWords(sp.Text); try++ {
 		sp, _ = data.RandomWordSpan(rng, p.Text, data.WordSpanOptions{P: 0.5, MaxWords: max(spanWords, 1)})
 	}
+	answer := sp.Text
+	if o.AnswerSpace {
+		answer = " " + answer
+	}
 	if kind == "proposal" {
-		return t.GenerationPrompt(p.Text) + task.MaskCommand + "{" + sp.Text + "}"
+		return t.GenerationPrompt(p.Text) + task.MaskCommand + "{" + answer + "}"
 	}
 	m, why := task.ValidateMask(p.Text, sp.Text, task.MaskOptions{})
 	if why != task.Valid {
 		return p.Text
 	}
-	return t.PredictionPrompt(task.MaskParagraph(p.Text, m, true, nil)) + task.BoxedCommand + "{" + sp.Text + "}"
+	return t.PredictionPrompt(task.MaskParagraph(p.Text, m, true, nil)) + task.BoxedCommand + "{" + answer + "}"
 }
 
 // Pretrain trains with the next-token objective on a stream of packed
@@ -90,7 +104,7 @@ func Pretrain(ctx context.Context, l *learn.Learner, tok Tokenizer, src Passages
 		case u < mix.Cloze+mix.Proposal:
 			kind = "proposal"
 		}
-		stream = append(stream, tok.EncodeSpecial(PretrainText(p, kind, o.Templates, rng, o.SpanWords))...)
+		stream = append(stream, tok.EncodeSpecial(PretrainText(p, kind, &o, rng))...)
 		stream = append(stream, o.EOS)
 		return nil
 	}

@@ -32,6 +32,7 @@ func rolloutFlags() []cli.Flag {
 		&cli.IntFlag{Name: "pred-max-tokens", Value: 512},
 		&cli.IntFlag{Name: "max-prompt-tokens", Value: 1536},
 		&cli.StringFlag{Name: "templates", Usage: "JSON file with generation/prediction/next_token templates (default: the paper's)"},
+		&cli.BoolFlag{Name: "short-templates", Usage: "compact prompts for small models (\"<paragraph>\\nMask:\" / \"\\nAnswer:\"); --templates wins"},
 		&cli.IntFlag{Name: "max-occurrences", Value: 8, Usage: "a span occurring this often or more is invalid"},
 		&cli.BoolFlag{Name: "word-aligned", Usage: "only word-aligned spans (the paper's Words ablation)"},
 		&cli.BoolFlag{Name: "one-occurrence", Usage: "mask one occurrence instead of all"},
@@ -58,6 +59,9 @@ func rolloutOptions(c *cli.Context, runID string) (orchestrator.RolloutOptions, 
 	o.GenSampling, o.PredSampling = s, s
 	o.GenMaxTokens, o.PredMaxTokens = c.Int("gen-max-tokens"), c.Int("pred-max-tokens")
 	o.MaxPromptTokens = c.Int("max-prompt-tokens")
+	if c.Bool("short-templates") {
+		o.Templates = orchestrator.ShortTemplates()
+	}
 	if p := c.String("templates"); p != "" {
 		t, err := loadTemplates(p)
 		if err != nil {

@@ -39,7 +39,6 @@ func trainCommand() *cli.Command {
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
 		&cli.IntFlag{Name: "max-batch", Value: 64},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsInitializers), Usage: "engine weight mode: initializers or inputs"},
-		&cli.BoolFlag{Name: "short-templates", Usage: "compact prompts for small models (\"<paragraph>\\nMask:\" / \"\\nAnswer:\")"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)
@@ -97,9 +96,7 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("short-templates") {
-		ro.Templates = orchestrator.ShortTemplates()
-	}
+	ro.Reward.GeneratorEntropyBonus = c.Float64("generator-entropy-coef")
 	r, err := orchestrator.NewRollout(eng, tok, ro)
 	if err != nil {
 		return err
@@ -296,6 +293,7 @@ func pretrainCommand() *cli.Command {
 		&cli.Float64Flag{Name: "cloze", Value: 0.4, Usage: "share of cloze examples (\\boxed{})"},
 		&cli.Float64Flag{Name: "proposal", Value: 0.1, Usage: "share of mask-proposal examples (\\mask{})"},
 		&cli.IntFlag{Name: "span-words", Value: 3},
+		&cli.BoolFlag{Name: "answer-space", Usage: "write the span after a space inside the braces (\\boxed{ span}), so its tokens are the paragraph's own (helps a model trained from scratch copy)"},
 		&cli.BoolFlag{Name: "short-templates", Value: true},
 		&cli.Uint64Flag{Name: "seed", Value: 1},
 		&cli.StringFlag{Name: "shard"},
@@ -349,6 +347,7 @@ func pretrainCommand() *cli.Command {
 				Steps: c.Int("steps"), Budget: c.Duration("budget"), BatchSeqs: c.Int("batch"), SeqLen: c.Int("seq-len"),
 				Mix:       orchestrator.PretrainMix{Plain: c.Float64("plain"), Cloze: c.Float64("cloze"), Proposal: c.Float64("proposal")},
 				Templates: tmpl, EOS: eos, Seed: c.Uint64("seed"), SpanWords: c.Int("span-words"),
+				AnswerSpace: c.Bool("answer-space"),
 				OnStep: func(m learn.Metrics) {
 					bar.Add(1)
 					tokens += m.Tokens
