@@ -52,8 +52,11 @@ func learnOptions(c *cli.Context, totalSteps int) learn.Options {
 			EntropyPerToken: c.Float64("generator-entropy-coef") > 0},
 		Aggregation: learn.Aggregation(c.String("loss-agg")), Horizon: c.Int("loss-horizon"),
 		MicroBatchTokens: c.Int("micro-batch-tokens"), TISCap: c.Float64("tis-cap"), RecomputeOld: c.Bool("recompute-old"),
-		SharedPrefix:   c.Bool("shared-prefix"),
-		LowMemory:      c.Bool("low-memory"),
+		SharedPrefix: c.Bool("shared-prefix"),
+		LowMemory:    c.Bool("low-memory"),
+		// Every caller here hands each new version on (engine sync,
+		// checkpoint) before the next step, the condition for recycling.
+		RecycleWeights: true,
 		IntraOpThreads: c.Int("threads"),
 	}
 }

@@ -399,9 +399,34 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*Tensor, outputName
 	// written by ORT in place; the others are allocated by ORT and copied
 	// once by onnxruntime_go. Rank-0 and 16-bit float outputs must be
 	// preallocated (see the package comment).
+	return s.runAll(ctx, inputs, nil, want)
+}
+
+// RunReusing is Run with some output buffers supplied by the caller:
+// those in reuse (exact shapes, as for RunInto) are written in place, every
+// other output is allocated as Run does, and all come back in the result.
+// A training loop hands the same gradient buffers to every step this way:
+// on this machine a fresh 168 MB of gradients per step costs ~41 k page
+// faults.
+func (s *Session) RunReusing(ctx context.Context, inputs, reuse map[string]*Tensor) (map[string]*Tensor, error) {
+	for n, t := range reuse {
+		i, ok := s.outIdx[n]
+		if !ok {
+			return nil, fmt.Errorf("run %q: no output %q (outputs: %s)", s.name, n, names(s.outputs))
+		}
+		if err := check(s.outputs[i], t); err != nil {
+			return nil, fmt.Errorf("run %q: output %w", s.name, err)
+		}
+	}
+	return s.runAll(ctx, inputs, reuse, names(s.outputs))
+}
+
+func (s *Session) runAll(ctx context.Context, inputs, reuse map[string]*Tensor, want []string) (map[string]*Tensor, error) {
 	outs := make(map[string]*Tensor, len(s.outputs))
 	for _, o := range s.outputs {
-		if o.static() {
+		if t, ok := reuse[o.Name]; ok {
+			outs[o.Name] = t
+		} else if o.static() {
 			outs[o.Name] = Zeros(o.DType, o.Dims...)
 		}
 	}

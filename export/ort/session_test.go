@@ -509,3 +509,36 @@ func TestPin(t *testing.T) {
 		t.Error("Pin after Close succeeded")
 	}
 }
+
+// TestRunReusing: a supplied output buffer is written in place on every
+// run and returned; the other outputs are allocated as Run does; a buffer
+// of the wrong dtype is refused before the run.
+func TestRunReusing(t *testing.T) {
+	m := tModel{
+		name: "two",
+		nodes: []tNode{{op: "Add", in: []string{"x", "x"}, out: []string{"a"}},
+			{op: "Neg", in: []string{"x"}, out: []string{"b"}}},
+		inputs:  []tValue{{name: "x", elem: onnxFloat, dims: []any{3}}},
+		outputs: []tValue{{name: "a", elem: onnxFloat, dims: []any{3}}, {name: "b", elem: onnxFloat, dims: []any{"n"}}},
+	}.encode()
+	s := mustSession(t, m, SessionOptions{})
+	buf := Zeros(Float32, 3)
+	for _, x := range [][]float32{{1, 2, 3}, {-1, 0, 4}} {
+		out, err := s.RunReusing(context.Background(), map[string]*Tensor{"x": F32([]int64{3}, x)}, map[string]*Tensor{"a": buf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["a"] != buf {
+			t.Fatalf("output a is a new tensor, want the supplied buffer")
+		}
+		if want := []float32{2 * x[0], 2 * x[1], 2 * x[2]}; !reflect.DeepEqual(buf.Float32s(), want) {
+			t.Errorf("a = %v, want %v", buf.Float32s(), want)
+		}
+		if want := []float32{-x[0], -x[1], -x[2]}; !reflect.DeepEqual(out["b"].Float32s(), want) {
+			t.Errorf("b = %v, want %v", out["b"].Float32s(), want)
+		}
+	}
+	if _, err := s.RunReusing(context.Background(), map[string]*Tensor{"x": Zeros(Float32, 3)}, map[string]*Tensor{"a": Zeros(Int64, 3)}); err == nil {
+		t.Error("an int64 buffer for a float output was accepted")
+	}
+}

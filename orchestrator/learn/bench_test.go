@@ -81,6 +81,7 @@ func peakRSSBytes() float64 {
 func benchTrainStep(b *testing.B, cfg *models.Config, B, T int, opts Options) {
 	w := qwen3.RandomWeights(cfg, 20261128, 0.02)
 	opts.MicroBatchTokens = B * T
+	opts.RecycleWeights = true // as pz train, pretrain and learn run it
 	if opts.LR == 0 {
 		opts.LR = 1e-4
 	}

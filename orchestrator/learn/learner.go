@@ -102,6 +102,14 @@ type Options struct {
 	// sessions: measured on the small preset (8×512, 1 thread) peak RSS
 	// 11.5 → 7.0 GB, but 15.8 → 21.1 s per step, so it is off by default.
 	LowMemory bool `json:",omitempty"`
+	// RecycleWeights lets a step write the new weights into the buffers
+	// of the weights from two steps before, instead of fresh ones (168 MB,
+	// ~41 k page faults per step on the small preset). The maps Weights
+	// returns then stay valid only until the second Step after the call: a
+	// caller that holds a version longer (an engine that does not load
+	// every new version) must leave this off. pz train, pretrain and learn
+	// turn it on: their engine loads each version before the next step.
+	RecycleWeights bool `json:",omitempty"`
 	// ProfilePrefix, when set, makes ONNX Runtime write a per-node JSON
 	// trace of each session (<prefix>_<graph>_<date>.json) when the
 	// learner is closed.
@@ -199,9 +207,18 @@ type Learner struct {
 	weights map[string][]float32
 	state   map[string]*rt.Tensor // optimizer slots and step
 	spare   map[string]*rt.Tensor // the slots' other buffers (see apply)
-	step    int64
-	train   *rt.Session
-	fwd     *rt.Session
+	// gradBuf holds the train graph's gradient outputs, reused every step:
+	// [0] the first micro-batch's (the sum the optimizer reads), [1] the
+	// others'. Fresh buffers each step would cost ~41 k page faults per
+	// step on the small preset.
+	gradBuf [2]map[string]*rt.Tensor
+	// prevWeights are the weights before the last update; retired, those
+	// before that, whose buffers the next update may reuse
+	// (Options.RecycleWeights).
+	prevWeights, retired map[string][]float32
+	step                 int64
+	train                *rt.Session
+	fwd                  *rt.Session
 	// trainPrefix and fwdPrefix run shared-prefix micro-batches
 	// (Options.SharedPrefix).
 	trainPrefix *rt.Session
@@ -618,7 +635,7 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 	m.MicroBatch = len(mbs)
 	acc := map[string]*rt.Tensor{}
 	mismatchSum, mismatchN := 0.0, 0
-	for _, p := range mbs {
+	for mi, p := range mbs {
 		if err := ctx.Err(); err != nil {
 			return m, fmt.Errorf("learn step %d: %w", l.step, err)
 		}
@@ -659,7 +676,7 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		if p.prefix {
 			train = l.trainPrefix
 		}
-		out, err := train.Run(ctx, f)
+		out, err := train.RunReusing(ctx, f, l.gradBuffers(min(mi, 1)))
 		if err != nil {
 			return m, fmt.Errorf("learn step %d: %w", l.step, err)
 		}
@@ -688,8 +705,8 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 			}
 		}
 		// Gradients are summed in the compute dtype, into the first
-		// micro-batch's output tensors: a one-micro-batch step hands them to
-		// the optimizer without a copy.
+		// micro-batch's output buffers: a one-micro-batch step hands them
+		// to the optimizer without a copy.
 		for _, s := range l.specs {
 			gv := out[gradPrefix+s.Name]
 			a := acc[s.Name]
@@ -713,6 +730,17 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 	m.Seconds = time.Since(start).Seconds()
 	m.TokPerSec = float64(m.Tokens) / m.Seconds
 	return m, nil
+}
+
+// gradBuffers returns gradient output buffer set i, allocated on first use.
+func (l *Learner) gradBuffers(i int) map[string]*rt.Tensor {
+	if l.gradBuf[i] == nil {
+		l.gradBuf[i] = make(map[string]*rt.Tensor, len(l.specs))
+		for _, s := range l.specs {
+			l.gradBuf[i][gradPrefix+s.Name] = l.zeros(s.Shape)
+		}
+	}
+	return l.gradBuf[i]
 }
 
 // addInto adds src to dst elementwise (same dtype and size).
@@ -747,6 +775,10 @@ func (l *Learner) apply(ctx context.Context, grads map[string]*rt.Tensor, m *Met
 	// every step, since callers may still hold the previous ones.
 	out := map[string]*rt.Tensor{export.GradNormName: l.zeros(nil)}
 	for _, s := range l.specs {
+		if w, ok := l.retired[s.Name]; ok && l.opts.RecycleWeights && l.opts.DType != export.Float64 {
+			out[export.UpdatedName(s.Name)] = rt.F32(s.Shape, w)
+			continue
+		}
 		out[export.UpdatedName(s.Name)] = l.zeros(s.Shape)
 	}
 	for k, v := range l.state {
@@ -786,6 +818,9 @@ func (l *Learner) apply(ctx context.Context, grads map[string]*rt.Tensor, m *Met
 		if k != export.StepName {
 			l.spare[k] = old
 		}
+	}
+	if l.opts.RecycleWeights {
+		l.retired, l.prevWeights = l.prevWeights, l.weights
 	}
 	l.weights = nw
 	l.step++

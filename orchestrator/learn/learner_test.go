@@ -264,3 +264,59 @@ func TestRowEntropyBonus(t *testing.T) {
 		t.Errorf("the bonus on rows {0,2} moved no weight by more than %g", moved)
 	}
 }
+
+// TestRecycleWeights: writing updates into the buffers of the weights two
+// steps back gives bit-identical steps, leaves the previous version intact
+// for one more step (the contract pz train's engine relies on), and does
+// reuse the buffers.
+func TestRecycleWeights(t *testing.T) {
+	cfg := microConfig()
+	w0 := qwen3.RandomWeights(cfg, 7, 0.5)
+	run := func(recycle bool) (versions []map[string][]float32, intact bool, reused bool) {
+		l, err := New(exporttest.Runtime(t), cfg, cloneWeights(w0), Options{LR: 1e-2, RecycleWeights: recycle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		intact = true
+		var prev map[string][]float32
+		seen := map[*float32]bool{}
+		for range 5 {
+			if _, err := l.Step(context.Background(), batch()); err != nil {
+				t.Fatal(err)
+			}
+			cur := l.Weights()
+			// The version before this step must still read as it did.
+			if prev != nil {
+				for k, v := range prev {
+					for i := range v {
+						intact = intact && v[i] == versions[len(versions)-1][k][i]
+					}
+				}
+			}
+			name := "model.norm.weight"
+			reused = reused || seen[&cur[name][0]]
+			seen[&cur[name][0]] = true
+			prev = cur
+			versions = append(versions, cloneWeights(cur))
+		}
+		return versions, intact, reused
+	}
+	plain, _, plainReused := run(false)
+	recycled, intact, reused := run(true)
+	for s := range plain {
+		for k, v := range plain[s] {
+			for i := range v {
+				if v[i] != recycled[s][k][i] {
+					t.Fatalf("step %d %s[%d]: %g recycled, %g plain", s, k, i, recycled[s][k][i], v[i])
+				}
+			}
+		}
+	}
+	if !intact {
+		t.Error("the previous version changed during the next step")
+	}
+	if !reused || plainReused {
+		t.Errorf("buffers reused: recycled %t (want true), plain %t (want false)", reused, plainReused)
+	}
+}
