@@ -26,7 +26,7 @@ test: setup vet ## run every test (needs the ORT library: setup does it)
 demo: setup build ## the main job on the embedded defaults (scripts/demo.sh, ~15 min)
 	PZ=./$(BIN) bash scripts/demo.sh
 
-experiment: setup build ## the longer experiment (~1 hour on 2 cores; not in CI)
+experiment: setup build ## the longer experiment (~30 minutes on 2 cores; not in CI)
 	PZ=./$(BIN) bash scripts/experiment.sh
 
 bench: setup ## Go benchmarks (figures are read, never asserted)

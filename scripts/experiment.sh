@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The longer experiment (`make experiment`, not in CI; about an hour on 2
+# The longer experiment (`make experiment`, not in CI; about 30 minutes on 2
 # cores): one stronger base model, then 3 seeds x 4 arms on the same budget
 #   base (no further training) | continued next-token pretraining |
 #   random-span GRPO (Random RLPT) | PretrainZero GRPO (with the collapse guards)
