@@ -771,8 +771,9 @@ func (l *Learner) apply(ctx context.Context, grads map[string]*rt.Tensor, m *Met
 	}
 	f[export.LRName] = l.floatTensor(nil, []float64{m.LR})
 	// The optimizer slots alternate between two sets of buffers (the
-	// state and l.spare), written in place; the weights get new slices
-	// every step, since callers may still hold the previous ones.
+	// state and l.spare), written in place; the weights get new slices,
+	// since callers may still hold the previous version, or with
+	// RecycleWeights the slices of the version before that.
 	out := map[string]*rt.Tensor{export.GradNormName: l.zeros(nil)}
 	for _, s := range l.specs {
 		if w, ok := l.retired[s.Name]; ok && l.opts.RecycleWeights && l.opts.DType != export.Float64 {
