@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -99,7 +100,8 @@ func peakRSSBytes() float64 {
 func benchTrainStep(b *testing.B, cfg *models.Config, B, T int, opts Options) {
 	w := qwen3.RandomWeights(cfg, 20261128, 0.02)
 	opts.MicroBatchTokens = B * T
-	opts.RecycleWeights = true // as pz train, pretrain and learn run it
+	opts.RecycleWeights = true                   // as pz train, pretrain and learn run it
+	opts.ProfilePrefix = os.Getenv("PZ_PROFILE") // ORT traces for scripts/ortprof
 	if opts.LR == 0 {
 		opts.LR = 1e-4
 	}

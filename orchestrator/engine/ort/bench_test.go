@@ -34,11 +34,14 @@ const benchmarkSeed = 20261128
 // of process CPU time: with 1 thread, what an idle core would give, since
 // the machine is shared), ort_share (the share of wall time spent inside
 // Session.Run; the rest is sampling, cache copies and bookkeeping),
-// sample_share (the share spent drawing tokens) and completions/s. Set PZ_BENCH_WEIGHTS=inputs to bench weights fed as graph
+// sample_share (the share spent drawing tokens) and completions/s.
+// PZ_PROFILE=prefix writes ORT's per-node traces (read them with
+// scripts/ortprof). Set PZ_BENCH_WEIGHTS=inputs to bench weights fed as graph
 // inputs, and PZ_FUSED_OPS=0 to bench the standard-op decode graph.
 func benchEngine(b *testing.B, cfg *models.Config, opts Options) *Engine {
 	b.Helper()
-	opts.EOS = []int32{-1} // never stop early
+	opts.EOS = []int32{-1}                       // never stop early
+	opts.ProfilePrefix = os.Getenv("PZ_PROFILE") // ORT traces for scripts/ortprof
 	e, err := New(exporttest.Runtime(b), cfg, qwen3.RandomWeights(cfg, benchmarkSeed, 0.02), opts)
 	if err != nil {
 		b.Fatal(err)
