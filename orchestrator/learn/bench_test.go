@@ -61,41 +61,27 @@ func benchBatch(cfg *models.Config, B, T int, seed uint64) []Sample {
 	return out
 }
 
+// usage is the process's resource usage (zero if it cannot be read).
+func usage() syscall.Rusage {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru
+}
+
 // cpuSeconds is the process's user+system CPU time, a figure less
 // disturbed than wall time by other work on a shared machine.
 func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
+	ru := usage()
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // sysSeconds is the process's system CPU time.
-func sysSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Stime.Nano()) / 1e9
-}
+func sysSeconds() float64 { ru := usage(); return float64(ru.Stime.Nano()) / 1e9 }
 
 // minorFaults counts the process's minor page faults.
-func minorFaults() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Minflt
-}
+func minorFaults() int64 { return usage().Minflt }
 
-func peakRSSBytes() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) * 1024
-}
+func peakRSSBytes() float64 { return float64(usage().Maxrss) * 1024 }
 
 func benchTrainStep(b *testing.B, cfg *models.Config, B, T int, opts Options) {
 	w := qwen3.RandomWeights(cfg, 20261128, 0.02)

@@ -429,6 +429,28 @@ type packed struct {
 	pids, ppos, pmask, pindex []int64
 }
 
+// alloc makes the per-position arrays of n = B·T positions.
+func (p *packed) alloc(n int) {
+	p.ids, p.pos, p.mask, p.tgt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	p.old, p.adv, p.w, p.ref = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	p.ec = make([]float64, n)
+}
+
+// completion fills position k with completion token j of s, whose
+// aggregation weight is w (both packers share it).
+func (p *packed) completion(k int, s *Sample, j int, w float64) {
+	p.adv[k], p.ec[k], p.w[k] = float64(s.Advantage), float64(s.EntropyCoef), w
+	if w != 0 {
+		p.tokens++
+	}
+	if s.OldLogProbs != nil {
+		p.old[k] = float64(s.OldLogProbs[j])
+	}
+	if s.RefLogProbs != nil {
+		p.ref[k] = float64(s.RefLogProbs[j])
+	}
+}
+
 // weightsFor computes each completion token's aggregation weight over the
 // whole batch.
 func (l *Learner) weightsFor(batch []Sample) ([][]float64, int) {
@@ -475,9 +497,7 @@ func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 		}
 		p := &packed{B: len(cur), T: T, rows: cur, off: make([]int, len(cur))}
 		n := p.B * T
-		p.ids, p.pos, p.mask, p.tgt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		p.old, p.adv, p.w, p.ref = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		p.ec = make([]float64, n)
+		p.alloc(n)
 		for r, i := range cur {
 			s := batch[i]
 			seq := slices.Concat(s.PromptIDs, s.CompletionIDs)
@@ -487,17 +507,7 @@ func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 				k := r*T + t
 				p.ids[k], p.pos[k], p.mask[k], p.tgt[k] = int64(seq[t]), int64(t), 1, int64(seq[t+1])
 				if j := t + 1 - P; j >= 0 {
-					p.adv[k], p.ec[k] = float64(s.Advantage), float64(s.EntropyCoef)
-					p.w[k] = ws[i][j]
-					if ws[i][j] != 0 {
-						p.tokens++
-					}
-					if s.OldLogProbs != nil {
-						p.old[k] = float64(s.OldLogProbs[j])
-					}
-					if s.RefLogProbs != nil {
-						p.ref[k] = float64(s.RefLogProbs[j])
-					}
+					p.completion(k, &s, j, ws[i][j])
 				}
 			}
 		}

@@ -103,10 +103,7 @@ func (l *Learner) packPrefixGroups(batch []Sample, ws [][]float64, groups []pref
 	p := &packed{B: B, T: T, prefix: true, Pn: len(groups), Tp: Tp}
 	np := p.Pn * Tp
 	p.pids, p.ppos, p.pmask = make([]int64, np), make([]int64, np), make([]int64, np)
-	n := B * T
-	p.ids, p.pos, p.mask, p.tgt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	p.old, p.adv, p.w, p.ref = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	p.ec = make([]float64, n)
+	p.alloc(B * T)
 	for gi, g := range groups {
 		for t, id := range g.prompt[:len(g.prompt)-1] {
 			k := gi*Tp + t
@@ -123,17 +120,7 @@ func (l *Learner) packPrefixGroups(batch []Sample, ws [][]float64, groups []pref
 			for j := range s.CompletionIDs {
 				k := r*T + j
 				p.ids[k], p.pos[k], p.mask[k], p.tgt[k] = int64(in[j]), int64(P-1+j), 1, int64(s.CompletionIDs[j])
-				p.adv[k], p.ec[k] = float64(s.Advantage), float64(s.EntropyCoef)
-				p.w[k] = ws[i][j]
-				if ws[i][j] != 0 {
-					p.tokens++
-				}
-				if s.OldLogProbs != nil {
-					p.old[k] = float64(s.OldLogProbs[j])
-				}
-				if s.RefLogProbs != nil {
-					p.ref[k] = float64(s.RefLogProbs[j])
-				}
+				p.completion(k, &s, j, ws[i][j])
 			}
 		}
 	}
