@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -18,8 +17,11 @@ type LearnRunOptions struct {
 	Inputs []string // trajectory files (Parquet or JSONL)
 	Out    string
 	// MiniBatches splits each step's rows into this many optimizer steps
-	// (default 1).
+	// (default 1), after a shuffle seeded by Seed; PPOEpochs passes over
+	// each step's rows (default 1; see learn.Update).
 	MiniBatches int
+	PPOEpochs   int
+	Seed        uint64
 	// MaxStaleness skips rows whose policy_version is more than K behind
 	// the learner's; negative disables the check.
 	MaxStaleness int64
@@ -120,19 +122,22 @@ func LearnFiles(ctx context.Context, l *learn.Learner, o LearnRunOptions) (Learn
 		steps = append(steps, s)
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+	uo := learn.UpdateOptions{Epochs: o.PPOEpochs, MiniBatches: o.MiniBatches, Seed: o.Seed}
+	for _, st := range steps {
+		if err := uo.Validate(len(bySteps[st])); err != nil {
+			return sum, fmt.Errorf("learn: step %d: %w", st, err)
+		}
+	}
 	version := o.Version
 	for _, st := range steps {
-		rows := bySteps[st]
-		per := (len(rows) + o.MiniBatches - 1) / o.MiniBatches
-		for lo := 0; lo < len(rows); lo += per {
-			m, err := l.Step(ctx, rows[lo:min(lo+per, len(rows))])
-			if err != nil && !isNonFinite(err) {
-				return sum, err
-			}
-			if err != nil || m.Skipped != "" {
+		ms, err := l.Update(ctx, bySteps[st], uo, st)
+		if err != nil {
+			return sum, err
+		}
+		for _, m := range ms {
+			if m.Skipped != "" {
 				log.Warn("learn step skipped", "step", m.Step, "reason", m.Skipped)
 				sum.Skipped++
-				l.SkipStep()
 			} else {
 				version++
 			}
@@ -154,5 +159,3 @@ func LearnFiles(ctx context.Context, l *learn.Learner, o LearnRunOptions) (Learn
 	}
 	return sum, nil
 }
-
-func isNonFinite(err error) bool { return errors.Is(err, learn.ErrNonFinite) }

@@ -28,7 +28,11 @@ type TrainOptions struct {
 	// Out/trajectories (the file hand-off pz learn reads).
 	WriteTrajectories bool
 	TokenizerFrom     string
-	Logger            *slog.Logger
+	// Update makes each step Update.Updates() optimizer steps (PPO epochs
+	// × mini-batches, learn.Update); a step is then that many learner
+	// steps, and checkpoints are named by learner step.
+	Update learn.UpdateOptions
+	Logger *slog.Logger
 }
 
 // Passages is the data a train loop consumes, with a resumable cursor.
@@ -54,8 +58,11 @@ type StepMetrics struct {
 	GenLength     float64          `json:"gen_response_length"`
 	PredLength    float64          `json:"pred_response_length"`
 	Learn         learn.Metrics    `json:"learn"`
-	LearnRows     int              `json:"learn_rows"`
-	FilteredRows  int              `json:"filtered_rows"`
+	// LearnUpdates are the step's optimizer steps, when there are several
+	// (Learn then combines them, learn.Combine).
+	LearnUpdates []learn.Metrics `json:"learn_updates,omitempty"`
+	LearnRows    int             `json:"learn_rows"`
+	FilteredRows int             `json:"filtered_rows"`
 	// Seconds per phase.
 	GenSeconds    float64 `json:"gen_seconds"`
 	PredSeconds   float64 `json:"pred_seconds"`
@@ -76,6 +83,8 @@ type StepMetrics struct {
 type trainExtra struct {
 	Cursor  data.Cursor `json:"cursor"`
 	Version int64       `json:"policy_version"`
+	// Updates per step (0 in older checkpoints: 1).
+	Updates int `json:"updates_per_step,omitempty"`
 }
 
 // Trainer chains rollout → learn → weight sync in one process.
@@ -112,13 +121,16 @@ func (t *Trainer) Resume(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("resume %s: %w", dir, err)
 		}
 	}
+	if u := max(ex.Updates, 1); u != t.Opts.Update.Updates() {
+		return 0, fmt.Errorf("resume %s: it made %d optimizer steps per step, this run %d (--ppo-epochs × --mini-batches must match)", dir, u, t.Opts.Update.Updates())
+	}
 	t.version = ex.Version
 	if wl, ok := t.Engine.(WeightLoader); ok {
 		if err := wl.LoadWeights(ctx, t.Learner.Weights(), t.version); err != nil {
 			return 0, err
 		}
 	}
-	return st.Step, nil
+	return st.Step / int64(t.Opts.Update.Updates()), nil
 }
 
 // Run trains until Opts.Steps optimizer steps are done or ctx is
@@ -143,10 +155,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 	defer mf.Close()
 	save := func() error {
 		_, err := t.Learner.Save(t.Opts.Out, learn.SaveOptions{KeepLast: t.Opts.KeepLast, TokenizerFrom: t.Opts.TokenizerFrom,
-			PolicyVersion: t.version, Extra: trainExtra{Cursor: t.Data.Cursor(), Version: t.version}})
+			PolicyVersion: t.version, Extra: trainExtra{Cursor: t.Data.Cursor(), Version: t.version, Updates: t.Opts.Update.Updates()}})
 		return err
 	}
-	for step := t.Learner.StepCount(); step < int64(t.Opts.Steps); step = t.Learner.StepCount() {
+	perStep := int64(t.Opts.Update.Updates())
+	for step := t.Learner.StepCount() / perStep; step < int64(t.Opts.Steps); step = t.Learner.StepCount() / perStep {
 		if ctx.Err() != nil {
 			// Leave a resumable checkpoint; the cursor matches the learner.
 			if err := save(); err != nil {
@@ -203,20 +216,26 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		m.LearnRows = len(batch)
 		l0 := time.Now()
-		lm, err := t.Learner.Step(context.WithoutCancel(ctx), batch)
+		// Update skips (and counts) an update with nothing to learn from or
+		// a non-finite loss, so the run makes progress through its data.
+		ms, err := t.Learner.Update(context.WithoutCancel(ctx), batch, t.Opts.Update, step)
 		m.LearnSeconds = time.Since(l0).Seconds()
-		m.Learn = lm
-		switch {
-		case errors.Is(err, learn.ErrNonFinite):
-			log.Warn("step skipped", "step", step, "reason", lm.Skipped)
-			t.Learner.SkipStep()
-		case err != nil:
+		if err != nil {
 			return err
-		case lm.Skipped != "":
-			// Nothing to learn from (every group filtered): the step still
-			// counts, so the run makes progress through its data.
-			t.Learner.SkipStep()
-		default:
+		}
+		lm := learn.Combine(ms)
+		m.Learn = lm
+		if len(ms) > 1 {
+			m.LearnUpdates = ms
+		}
+		applied := false
+		for _, u := range ms {
+			if u.Skipped != "" && len(batch) > 0 {
+				log.Warn("update skipped", "step", step, "update", u.Step, "reason", u.Skipped)
+			}
+			applied = applied || u.Skipped == ""
+		}
+		if applied {
 			s0 := time.Now()
 			t.version++
 			if err := wl.LoadWeights(ctx, t.Learner.Weights(), t.version); err != nil {
@@ -227,7 +246,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if m.LearnSeconds > 0 {
 			m.TrainTokPerS = float64(lm.Tokens) / m.LearnSeconds
 		}
-		done := t.Learner.StepCount()
+		done := t.Learner.StepCount() / perStep
 		if t.Eval != nil && t.Opts.EvalEvery > 0 && done%int64(t.Opts.EvalEvery) == 0 {
 			rep, err := t.Eval.Evaluate(context.WithoutCancel(ctx))
 			if err != nil {

@@ -66,7 +66,9 @@ func learnCommand() *cli.Command {
 		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder to start from"},
 		&cli.StringSliceFlag{Name: "in", Required: true, Usage: "trajectory files, globs or folders (Parquet or JSONL)"},
 		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for checkpoint-<step>/"},
-		&cli.IntFlag{Name: "mini-batches", Value: 1, Usage: "optimizer steps per rollout step"},
+		&cli.IntFlag{Name: "mini-batches", Value: 1, Usage: "optimizer steps per rollout step and epoch, rows shuffled with --seed"},
+		ppoEpochsFlag,
+		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the shuffle across mini-batches"},
 		&cli.Int64Flag{Name: "max-staleness", Value: -1, Usage: "skip rows whose policy_version is more than K behind (-1: off)"},
 		&cli.IntFlag{Name: "keep-last", Value: 3},
 		&cli.IntFlag{Name: "save-every", Value: 0, Usage: "checkpoint every N optimizer steps (0: at the end)"},
@@ -114,6 +116,7 @@ func learnCommand() *cli.Command {
 			}
 			sum, err := orchestrator.LearnFiles(c.Context, l, orchestrator.LearnRunOptions{
 				Inputs: c.StringSlice("in"), Out: c.String("out"), MiniBatches: c.Int("mini-batches"),
+				PPOEpochs: c.Int("ppo-epochs"), Seed: c.Uint64("seed"),
 				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
 				TokenizerFrom: start, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
 				OnStep: func(m learn.Metrics) {

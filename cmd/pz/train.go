@@ -42,6 +42,7 @@ func trainCommand() *cli.Command {
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)
+	flags = append(flags, updateFlags()...)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -87,7 +88,11 @@ func runTrain(c *cli.Context) error {
 		return err
 	}
 	steps := c.Int("steps")
-	l, err := learn.New(rt, ck.Config, cloneWeights(ck.Weights), learnOptions(c, steps))
+	uo := updateOptions(c, c.Uint64("seed"))
+	if err := uo.Validate(maxStepRows(c)); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l, err := learn.New(rt, ck.Config, cloneWeights(ck.Weights), learnOptions(c, steps*uo.Updates()))
 	if err != nil {
 		return err
 	}
@@ -108,7 +113,7 @@ func runTrain(c *cli.Context) error {
 	t := &orchestrator.Trainer{Rollout: r, Learner: l, Engine: eng, Data: src,
 		Opts: orchestrator.TrainOptions{Out: out, Steps: steps, Paragraphs: c.Int("paragraphs"),
 			CheckpointEvery: c.Int("checkpoint-every"), KeepLast: c.Int("keep-last"), EvalEvery: c.Int("eval-every"),
-			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model")}}
+			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model"), Update: uo}}
 	if c.Int("eval-every") > 0 {
 		held, err := openData(c, c.String("data"), data.SplitHeldout, 0)
 		if err != nil {
@@ -133,7 +138,7 @@ func runTrain(c *cli.Context) error {
 	}
 	bar := newProgress("train", "steps", 1)
 	bar.SetTotal(int64(steps))
-	bar.Add(l.StepCount())
+	bar.Add(l.StepCount() / int64(uo.Updates()))
 	t.OnStep = func(m orchestrator.StepMetrics) {
 		bar.Add(1)
 		st := m.Rollout
@@ -146,7 +151,7 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "trained %d steps; metrics in %s; report: pz report %s\n", l.StepCount(), filepath.Join(out, "metrics.jsonl"), out)
+	fmt.Fprintf(c.App.Writer, "trained %d steps (%d optimizer steps); metrics in %s; report: pz report %s\n", l.StepCount()/int64(uo.Updates()), l.StepCount(), filepath.Join(out, "metrics.jsonl"), out)
 	return nil
 }
 

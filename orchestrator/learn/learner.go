@@ -32,6 +32,11 @@ type Sample struct {
 	OldLogProbs []float32
 	// RefLogProbs feed the optional KL term.
 	RefLogProbs []float32
+	// BehaviourLogProbs are the sampling engine's log-probs when
+	// OldLogProbs hold the learner's own, frozen before the first of
+	// several updates over one rollout batch (Update sets both): TIS
+	// weights and the mismatch metric read them.
+	BehaviourLogProbs []float32
 	// LossMask (optional) zeroes the loss of completion tokens.
 	LossMask []int8
 	// EntropyCoef is this row's entropy-bonus coefficient, added to
@@ -84,9 +89,10 @@ type Options struct {
 	Horizon int
 	// MicroBatchTokens caps padded tokens per micro-batch.
 	MicroBatchTokens int
-	// TISCap > 0 applies truncated importance sampling: when the learner
-	// recomputes old log-probs, each token's loss is weighted by
-	// min(exp(old_learner − old_rollout), TISCap).
+	// TISCap > 0 applies truncated importance sampling: the learner
+	// computes the old log-probs itself (TIS implies recomputation) and
+	// weights each token's loss by min(exp(old_learner − old_rollout),
+	// TISCap); every sample must then carry the rollout's log-probs.
 	TISCap float64
 	// RecomputeOld makes the learner compute old log-probs itself even when
 	// the rollout gave them (they then serve for TIS and the mismatch metric).
@@ -617,6 +623,13 @@ func (l *Learner) recompute(ctx context.Context, p *packed) ([]float64, error) {
 // whose loss or gradient is not finite is skipped (weights untouched): the
 // returned error wraps ErrNonFinite and Metrics.Skipped says why.
 func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
+	return l.step1(ctx, batch, false)
+}
+
+// step1 is Step; frozen says the batch's OldLogProbs are the learner's own,
+// computed before the first update (Update), and BehaviourLogProbs the
+// rollout's: nothing is recomputed.
+func (l *Learner) step1(ctx context.Context, batch []Sample, frozen bool) (Metrics, error) {
 	start := time.Now()
 	m := Metrics{Step: l.step, LR: l.opts.LRAt(l.step), Sequences: len(batch)}
 	if len(batch) == 0 {
@@ -624,6 +637,9 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		return m, nil
 	}
 	if err := l.validate(batch); err != nil {
+		return m, fmt.Errorf("learn step %d: %w", l.step, err)
+	}
+	if err := l.validateTIS(batch, frozen); err != nil {
 		return m, fmt.Errorf("learn step %d: %w", l.step, err)
 	}
 	ws, total := l.weightsFor(batch)
@@ -649,25 +665,8 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		if err := ctx.Err(); err != nil {
 			return m, fmt.Errorf("learn step %d: %w", l.step, err)
 		}
-		needOld := l.opts.RecomputeOld
-		for _, i := range p.rows {
-			needOld = needOld || batch[i].OldLogProbs == nil
-		}
-		if needOld && l.opts.Objective == GRPO {
-			mine, err := l.recompute(ctx, p)
-			if err != nil {
-				return m, err
-			}
-			for r, i := range p.rows {
-				s := batch[i]
-				for j := range s.CompletionIDs {
-					k := r*p.T + p.off[r] + j
-					if s.OldLogProbs != nil && l.opts.TISCap > 0 {
-						p.w[k] *= math.Min(math.Exp(mine[k]-float64(s.OldLogProbs[j])), l.opts.TISCap)
-					}
-					p.old[k] = mine[k]
-				}
-			}
+		if err := l.fillOld(ctx, batch, p, frozen); err != nil {
+			return m, err
 		}
 		sh := []int64{int64(p.B), int64(p.T)}
 		f := l.feeds(p)
@@ -705,12 +704,12 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		// Rollout/learner mismatch over tokens whose rollout log-probs we have.
 		lp := toF64(out[qwen3.LogProbs])
 		for r, i := range p.rows {
-			s := batch[i]
-			if s.OldLogProbs == nil {
+			ro := rolloutLogProbs(&batch[i], frozen)
+			if ro == nil {
 				continue
 			}
-			for j := range s.CompletionIDs {
-				mismatchSum += math.Exp(math.Abs(lp[r*p.T+p.off[r]+j] - float64(s.OldLogProbs[j])))
+			for j := range batch[i].CompletionIDs {
+				mismatchSum += math.Exp(math.Abs(lp[r*p.T+p.off[r]+j] - float64(ro[j])))
 				mismatchN++
 			}
 		}
