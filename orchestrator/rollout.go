@@ -66,8 +66,14 @@ type RolloutOptions struct {
 	Span data.WordSpanOptions
 	// NTPMinPrefix is the least context, in tokens, of next-token modes.
 	NTPMinPrefix int
-	Seed         uint64
-	RunID        string
+	// NTPReward is the next-token modes' verifier: NTPExact (default, the
+	// paper's Eq. 5 for all three baselines: the boxed answer equals the
+	// next token, with the span tasks' whitespace trimming and, under
+	// Reward.RewardNormalised, their normalisation) or NTPPrefix (RPT's
+	// prefix match against the continuation, byte-exact).
+	NTPReward string
+	Seed      uint64
+	RunID     string
 }
 
 // DefaultRolloutOptions are the paper's settings (8 × 8 samples, its
@@ -101,6 +107,9 @@ func NewRollout(eng Engine, tok Tokenizer, opts RolloutOptions) (*Rollout, error
 	if opts.PredSamples < 1 || (opts.Mode == ModePretrainZero && opts.GenSamples < 1) {
 		return nil, fmt.Errorf("rollout: gen-samples and pred-samples must be >= 1")
 	}
+	if r := opts.NTPReward; r != "" && r != NTPExact && r != NTPPrefix {
+		return nil, fmt.Errorf("rollout: --ntp-reward %q (want %s or %s)", r, NTPExact, NTPPrefix)
+	}
 	if opts.GenMaxTokens < 1 || opts.PredMaxTokens < 1 {
 		return nil, fmt.Errorf("rollout: max new tokens must be >= 1")
 	}
@@ -123,6 +132,7 @@ func (r *Rollout) FileMetadata() map[string]string {
 		traj.MetaRunID: r.opts.RunID, traj.MetaRewardConfig: js(r.opts.Reward),
 		traj.MetaMaskOptions: js(r.opts.Mask), traj.MetaTemplates: js(r.opts.Templates),
 		traj.MetaAllOccurrence: fmt.Sprint(!r.opts.OneOccurrence), "pz.mode": string(r.opts.Mode),
+		traj.MetaNTPReward: r.opts.ntpReward(),
 	}
 }
 
@@ -369,7 +379,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 		for j, c := range out[q].Completions {
 			text := r.decode(c.IDs)
 			var v task.Verdict
-			if tg.cont != "" || o.Mode == ModeRandomNTP || o.Mode == ModeEntropyNTP {
+			if o.ntpReward() == NTPPrefix && (o.Mode == ModeRandomNTP || o.Mode == ModeEntropyNTP) {
 				ans, ok, why := task.ParseLastCommand(text, task.BoxedCommand)
 				v = task.Verdict{Answer: ans, Parsed: ok, Failure: why}
 				v.Strict = ok && task.PrefixMatch(ans, tg.cont, tg.bounds)

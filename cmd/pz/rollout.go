@@ -43,6 +43,7 @@ func rolloutFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "repeat-penalty", Value: 0, Usage: "guard: r_gen penalty per repeat of a span in the step"},
 		&cli.BoolFlag{Name: "no-filter", Usage: "keep zero-variance groups (no DAPO filter)"},
 		&cli.BoolFlag{Name: "reward-normalised", Usage: "reward the case/punctuation-folded match instead of the strict one"},
+		&cli.StringFlag{Name: "ntp-reward", Value: orchestrator.NTPExact, Usage: "next-token baselines' verifier: exact (the paper's, with the span tasks' normalisation flags) or prefix (RPT's prefix match)"},
 		&cli.Uint64Flag{Name: "seed", Value: 1},
 	}
 }
@@ -76,6 +77,7 @@ func rolloutOptions(c *cli.Context, runID string) (orchestrator.RolloutOptions, 
 	o.Reward.FilterPredictorGroups = !c.Bool("no-filter")
 	o.Reward.FilterGeneratorGroups = !c.Bool("no-filter")
 	o.Reward.RewardNormalised = c.Bool("reward-normalised")
+	o.NTPReward = c.String("ntp-reward")
 	o.Reward.DedupWithinGroup = c.Bool("dedup-proposals")
 	o.Reward.BatchCap = c.Int("span-batch-cap")
 	o.Reward.RepeatPenalty = c.Float64("repeat-penalty")

@@ -140,6 +140,10 @@ type fileSettings struct {
 	cfg  reward.Config
 	mask task.MaskOptions
 	mode string
+	// ntpExact: next-token rows were verified by exact match (recomputed
+	// here); otherwise by RPT's prefix match, which needs the continuation
+	// the file does not hold, so the stored verdict is taken.
+	ntpExact bool
 }
 
 // ntp reports a next-token baseline mode, whose verdicts (RPT's prefix
@@ -239,6 +243,7 @@ func readSettings(r *Reader, opts AuditOptions) (fileSettings, error) {
 		}
 	}
 	s.mode, _ = r.Meta(MetaMode)
+	s.ntpExact = metaIs(r, MetaNTPReward, "exact")
 	if opts.Reward != nil {
 		s.cfg = *opts.Reward
 	}
@@ -376,7 +381,7 @@ func (rep *AuditReport) auditStep(files []string, set fileSettings, rows []audit
 			rep.mismatch(files, r, "target", r.Target, target, max)
 		}
 		var v task.Verdict
-		if set.ntp() {
+		if set.ntp() && !set.ntpExact {
 			ans, ok, why := task.ParseLastCommand(r.CompletionText, task.BoxedCommand)
 			v = task.Verdict{Answer: ans, Parsed: ok, Failure: why, Strict: r.Strict && ok, Normalised: r.Normalised && ok}
 		} else {
@@ -572,4 +577,10 @@ func splitFrac(s string) (int, int) {
 		}
 	}
 	return 0, 0
+}
+
+// metaIs says whether file metadata key is want.
+func metaIs(r interface{ Meta(string) (string, bool) }, key, want string) bool {
+	v, ok := r.Meta(key)
+	return ok && v == want
 }

@@ -66,6 +66,7 @@ const (
 	MetaTemplates     = "pz.templates"       // task.Templates, JSON
 	MetaAllOccurrence = "pz.all_occurrences" // "true" or "false"
 	MetaMode          = "pz.mode"            // "pretrainzero" (default), "random-span", "random-ntp", "entropy-ntp"
+	MetaNTPReward     = "pz.ntp_reward"      // next-token modes' verifier: "exact" (absent in older files: "prefix")
 )
 
 // Roles.
