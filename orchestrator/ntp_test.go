@@ -88,7 +88,7 @@ func TestNextTokenBaselinesUseExactMatch(t *testing.T) {
 		{NTPPrefix, false, []bool{false, true, false, true}},
 	} {
 		o := DefaultRolloutOptions()
-		o.Mode, o.PredSamples, o.NTPMinPrefix, o.NTPReward = ModeRandomNTP, len(answers), 2, c.reward
+		o.Mode, o.PredSamples, o.NTPMinPrefix, o.NTPReward, o.BaselineMasks = ModeRandomNTP, len(answers), 2, c.reward, 1
 		o.Reward.RewardNormalised = c.normalised
 		r, err := NewRollout(eng, tok, o)
 		if err != nil {
@@ -111,4 +111,41 @@ func TestNextTokenBaselinesUseExactMatch(t *testing.T) {
 	if _, err := NewRollout(eng, tok, RolloutOptions{NTPReward: "fuzzy"}); err == nil {
 		t.Error("an unknown --ntp-reward was accepted")
 	}
+}
+
+// TestBaselinesMatchPretrainZeroMasks: by default a random-span or
+// next-token step draws GenSamples masks per paragraph, so it makes as
+// many predictions as a PretrainZero step whose proposals are all valid;
+// the counts are in the step result.
+func TestBaselinesMatchPretrainZeroMasks(t *testing.T) {
+	eng := &scripted{answer: func(p string, i int) string {
+		if strings.Contains(p, "[mask]") || strings.Contains(p, "Context") {
+			return `\boxed{Paris}`
+		}
+		return `\mask{Paris}`
+	}}
+	passages := []data.Passage{
+		{ID: "a", Text: "Paris is the capital of France and its largest city by far."},
+		{ID: "b", Text: "The river Seine flows through Paris on its way to the sea."},
+	}
+	const gen, pred = 3, 2
+	counts := map[Mode][2]int{}
+	for _, m := range []Mode{ModePretrainZero, ModeRandomSpan, ModeRandomNTP} {
+		o := DefaultRolloutOptions()
+		o.Mode, o.GenSamples, o.PredSamples, o.NTPMinPrefix = m, gen, pred, 4
+		o.Templates.Generation, o.Templates.Prediction = "{paragraph}\nMask:", "{paragraph}\nAnswer:"
+		r, err := NewRollout(eng, byteTok{}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Step(context.Background(), 0, 0, passages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[m] = [2]int{res.Masks, res.Predictions}
+		if res.Masks != len(passages)*gen || res.Predictions != res.Masks*pred {
+			t.Errorf("%s: %d masks, %d predictions; want %d and %d", m, res.Masks, res.Predictions, len(passages)*gen, len(passages)*gen*pred)
+		}
+	}
+	t.Logf("masks, predictions per mode: %v", counts)
 }

@@ -64,6 +64,10 @@ type RolloutOptions struct {
 	Reward        reward.Config
 	// Span configures the random-span baseline.
 	Span data.WordSpanOptions
+	// BaselineMasks is the masks (random spans, truncation points) a
+	// baseline draws per paragraph; 0 means GenSamples, so that a baseline
+	// step has as many masks, and predictions, as a PretrainZero step.
+	BaselineMasks int
 	// NTPMinPrefix is the least context, in tokens, of next-token modes.
 	NTPMinPrefix int
 	// NTPReward is the next-token modes' verifier: NTPExact (default, the
@@ -148,6 +152,9 @@ type StepResult struct {
 	Tokens, Completions int
 	// Response lengths in tokens, per role (mean).
 	GenLength, PredLength float64
+	// Masks that got predictions (valid proposals, random spans,
+	// truncation points), and the predictions.
+	Masks, Predictions int
 }
 
 // seed derives a per-item seed from the run seed, so results do not
@@ -261,20 +268,22 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 		}
 	case ModeRandomSpan:
 		for i, p := range passages {
-			rng := rand.New(rand.NewPCG(r.seed(step, 3, i, 0), 3))
-			sp, ok := data.RandomWordSpan(rng, p.Text, o.Span)
-			if !ok {
-				res.Skipped["no_words"]++
-				continue
+			for j := range o.baselineMasks() {
+				rng := rand.New(rand.NewPCG(r.seed(step, 3, i, j), 3))
+				sp, ok := data.RandomWordSpan(rng, p.Text, o.Span)
+				if !ok {
+					res.Skipped["no_words"]++
+					continue
+				}
+				m, why := task.ValidateMask(p.Text, sp.Text, o.Mask)
+				if why != task.Valid {
+					res.Skipped["span_"+why.String()]++
+					continue
+				}
+				masked := task.MaskParagraph(p.Text, m, !o.OneOccurrence, rng)
+				props = append(props, reward.Proposal{Group: i, Span: m.Span, Reason: task.Valid, Words: m.Words})
+				targets = append(targets, target{passage: i, span: m.Span, masked: masked, genRow: -1, occ: m.Occurrences()})
 			}
-			m, why := task.ValidateMask(p.Text, sp.Text, o.Mask)
-			if why != task.Valid {
-				res.Skipped["span_"+why.String()]++
-				continue
-			}
-			masked := task.MaskParagraph(p.Text, m, !o.OneOccurrence, rng)
-			props = append(props, reward.Proposal{Group: i, Span: m.Span, Reason: task.Valid, Words: m.Words})
-			targets = append(targets, target{passage: i, span: m.Span, masked: masked, genRow: -1, occ: m.Occurrences()})
 		}
 	case ModeRandomNTP, ModeEntropyNTP:
 		var ents []ScoreResult
@@ -294,8 +303,8 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 			}
 			res.GenSeconds = time.Since(t0).Seconds()
 		}
-		for i := range passages {
-			rng := rand.New(rand.NewPCG(r.seed(step, 4, i, 0), 4))
+		for i, j := range baselineDraws(len(passages), o.baselineMasks()) {
+			rng := rand.New(rand.NewPCG(r.seed(step, 4, i, j), 4))
 			var t int
 			var ok bool
 			if o.Mode == ModeRandomNTP {
@@ -412,6 +421,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 	if predCount > 0 {
 		res.PredLength /= float64(predCount)
 	}
+	res.Masks, res.Predictions = len(live), predCount
 	// Proposals whose prediction prompt was skipped get no predictions:
 	// mark them invalid so Score gives them r_gen = 0.
 	hasPred := map[int]bool{}

@@ -72,11 +72,15 @@ type StepMetrics struct {
 	WriteSeconds  float64 `json:"write_seconds"`
 	StepSeconds   float64 `json:"step_seconds"`
 	// Throughput.
-	SampledTokens  int         `json:"sampled_tokens"`
-	SampledTokPerS float64     `json:"sampled_tokens_per_s"`
-	TrainTokPerS   float64     `json:"train_tokens_per_s"`
-	Completions    int         `json:"completions"`
-	Eval           *EvalReport `json:"eval,omitempty"`
+	SampledTokens  int     `json:"sampled_tokens"`
+	SampledTokPerS float64 `json:"sampled_tokens_per_s"`
+	TrainTokPerS   float64 `json:"train_tokens_per_s"`
+	Completions    int     `json:"completions"`
+	// Masks that got predictions, and the predictions (equal across modes
+	// by default: a baseline draws --gen-samples masks per paragraph).
+	Masks       int         `json:"masks"`
+	Predictions int         `json:"predictions"`
+	Eval        *EvalReport `json:"eval,omitempty"`
 }
 
 // trainExtra is the loop's part of trainer_state.json.
@@ -186,7 +190,8 @@ func (t *Trainer) Run(ctx context.Context) error {
 		m := StepMetrics{Step: step, Time: time.Now().UTC().Format(time.RFC3339), Mode: t.Rollout.opts.Mode,
 			PolicyVersion: t.version, Rollout: res.Stats, Skipped: res.Skipped, GenLength: res.GenLength,
 			PredLength: res.PredLength, GenSeconds: res.GenSeconds, PredSeconds: res.PredSeconds,
-			VerifySeconds: res.VerifySeconds, SampledTokens: res.Tokens, Completions: res.Completions}
+			VerifySeconds: res.VerifySeconds, SampledTokens: res.Tokens, Completions: res.Completions,
+			Masks: res.Masks, Predictions: res.Predictions}
 		if gt := res.GenSeconds + res.PredSeconds; gt > 0 {
 			m.SampledTokPerS = float64(res.Tokens) / gt
 		}

@@ -25,6 +25,6 @@ func updateOptions(c *cli.Context, seed uint64) learn.UpdateOptions {
 // maxStepRows is the most rows one step can give the learner: every
 // proposal and every prediction.
 func maxStepRows(c *cli.Context) int {
-	p, g, q := c.Int("paragraphs"), c.Int("gen-samples"), c.Int("pred-samples")
+	p, g, q := c.Int("paragraphs"), max(c.Int("gen-samples"), c.Int("baseline-masks")), c.Int("pred-samples")
 	return p*g + p*g*q
 }

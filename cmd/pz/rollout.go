@@ -24,6 +24,7 @@ func rolloutFlags() []cli.Flag {
 		&cli.IntFlag{Name: "paragraphs", Value: 32, Usage: "passages per step"},
 		&cli.IntFlag{Name: "gen-samples", Value: 8, Usage: "mask proposals per passage"},
 		&cli.IntFlag{Name: "pred-samples", Value: 8, Usage: "predictions per mask"},
+		&cli.IntFlag{Name: "baseline-masks", Value: 0, Usage: "masks a baseline mode draws per paragraph (0: --gen-samples, as many as PretrainZero's proposals)"},
 		&cli.Float64Flag{Name: "temperature", Value: 1},
 		&cli.Float64Flag{Name: "top-p", Value: 1},
 		&cli.IntFlag{Name: "top-k", Value: 0},
@@ -56,6 +57,7 @@ func rolloutOptions(c *cli.Context, runID string) (orchestrator.RolloutOptions, 
 	}
 	o.Mode = m
 	o.GenSamples, o.PredSamples = c.Int("gen-samples"), c.Int("pred-samples")
+	o.BaselineMasks = c.Int("baseline-masks")
 	s := sample.Options{Temperature: c.Float64("temperature"), TopP: c.Float64("top-p"), TopK: c.Int("top-k"), MinP: c.Float64("min-p")}
 	o.GenSampling, o.PredSampling = s, s
 	o.GenMaxTokens, o.PredMaxTokens = c.Int("gen-max-tokens"), c.Int("pred-max-tokens")
@@ -150,8 +152,8 @@ func rolloutCommand() *cli.Command {
 					gen += res.GenSeconds
 					pred += res.PredSeconds
 					st := res.Stats
-					fmt.Fprintf(c.App.ErrWriter, "step %d: %d completions, %d tokens (%.0f tok/s); valid masks %d/%d, accuracy %.3f, stop-word share %.2f, distinct spans %d\n",
-						step, res.Completions, res.Tokens, float64(res.Tokens)/math.Max(res.GenSeconds+res.PredSeconds, 1e-9),
+					fmt.Fprintf(c.App.ErrWriter, "step %d: %d masks, %d completions, %d tokens (%.0f tok/s); valid masks %d/%d, accuracy %.3f, stop-word share %.2f, distinct spans %d\n",
+						step, res.Masks, res.Completions, res.Tokens, float64(res.Tokens)/math.Max(res.GenSeconds+res.PredSeconds, 1e-9),
 						st.ValidMasks, st.Proposals, st.StrictAccuracy, st.StopWordShare, st.DistinctSpans)
 				},
 			})
