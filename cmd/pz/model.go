@@ -65,6 +65,9 @@ func loadEngine(c *cli.Context, dir string, opts engine.Options) (*engine.Engine
 			return nil, nil, nil, err
 		}
 		opts.Detokenize = func(ids []int32) string { s, _ := tok.Decode(ids); return s }
+		if opts.VocabLimit, opts.Banned, err = engine.VocabMask(ck.Config.VocabSize, tok); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", dir, err)
+		}
 	}
 	if opts.IntraOpThreads == 0 {
 		opts.IntraOpThreads = c.Int("threads")

@@ -107,7 +107,7 @@ func rolloutCommand() *cli.Command {
 		&cli.StringFlag{Name: "shard", Usage: "i/N: this worker's shard of the data"},
 		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process); triton is planned"},
 		&cli.IntFlag{Name: "max-batch", Value: 64, Usage: "rows decoded together"},
-		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsInitializers), Usage: "how weights reach the graphs: initializers or inputs"},
+		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	return &cli.Command{

@@ -38,7 +38,7 @@ func trainCommand() *cli.Command {
 		&cli.BoolFlag{Name: "write-trajectories", Value: true, Usage: "keep each step's rollout as Parquet"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
 		&cli.IntFlag{Name: "max-batch", Value: 64},
-		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsInitializers), Usage: "engine weight mode: initializers or inputs"},
+		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)

@@ -65,8 +65,13 @@ type Options struct {
 	MaxBatch int
 	// MaxScoreTokens caps padded tokens per scoring run (default 8192).
 	MaxScoreTokens int
-	// Weights picks the weight mode (default initializers).
+	// Weights picks the weight mode (default auto: ResolveWeightMode).
 	Weights WeightMode
+	// VocabLimit > 0 keeps every sampler to ids below it (padded
+	// embedding rows past the tokenizer's ids); Banned are ids below it
+	// the tokenizer does not define. See VocabMask.
+	VocabLimit int
+	Banned     []int32
 	// EOS overrides the config's end-of-sequence ids.
 	EOS []int32
 	// StandardOps forces the decode graph written with standard ONNX ops
@@ -125,12 +130,11 @@ func New(runtime *rt.Runtime, cfg *models.Config, weights map[string][]float32, 
 	if opts.MaxScoreTokens <= 0 {
 		opts.MaxScoreTokens = 8192
 	}
-	if opts.Weights == "" {
-		opts.Weights = WeightsInitializers
+	mode, err := ResolveWeightMode(cfg, opts.Weights)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Weights != WeightsInputs && opts.Weights != WeightsInitializers {
-		return nil, fmt.Errorf("engine: weight mode %q (want %q or %q)", opts.Weights, WeightsInputs, WeightsInitializers)
-	}
+	opts.Weights = mode
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -377,6 +381,7 @@ func (e *Engine) Generate(ctx context.Context, reqs []orchestrator.GenRequest) (
 	start := time.Now()
 	defer func() { e.stats.Total += time.Since(start) }()
 	res := make([]orchestrator.GenResult, len(reqs))
+	reqs = e.withVocabLimit(reqs)
 	for i, r := range reqs {
 		if len(r.Prompt) == 0 {
 			return nil, fmt.Errorf("generate: request %d: empty prompt", i)
@@ -561,6 +566,7 @@ func (e *Engine) sampleRows(rows []*row, logits []float32, ids []int64, keep []b
 	defer func() { e.stats.Sample += time.Since(start) }()
 	draw := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
+			e.ban(logits[i*V : (i+1)*V])
 			choices[i].Choice, choices[i].err = rows[i].sampler.Sample(logits[i*V : (i+1)*V])
 		}
 	}
