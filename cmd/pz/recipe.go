@@ -28,3 +28,13 @@ func maxStepRows(c *cli.Context) int {
 	p, g, q := c.Int("paragraphs"), max(c.Int("gen-samples"), c.Int("baseline-masks")), c.Int("pred-samples")
 	return p*g + p*g*q
 }
+
+// evalMaxTokens is the in-training evaluation's answer budget: the
+// rollout's --pred-max-tokens unless --eval-max-tokens is set (a model
+// that reasons before it answers needs the rollout's budget).
+func evalMaxTokens(c *cli.Context) int {
+	if n := c.Int("eval-max-tokens"); n > 0 {
+		return n
+	}
+	return c.Int("pred-max-tokens")
+}

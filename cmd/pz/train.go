@@ -34,7 +34,7 @@ func trainCommand() *cli.Command {
 		&cli.IntFlag{Name: "keep-last", Value: 3},
 		&cli.IntFlag{Name: "eval-every", Value: 0, Usage: "held-out evaluation every N steps (0: off)"},
 		&cli.IntFlag{Name: "eval-n", Value: 100, Usage: "held-out questions per kind"},
-		&cli.IntFlag{Name: "eval-max-tokens", Value: 16},
+		&cli.IntFlag{Name: "eval-max-tokens", Value: 0, Usage: "new tokens per held-out answer (0: --pred-max-tokens, the rollout's)"},
 		&cli.BoolFlag{Name: "write-trajectories", Value: true, Usage: "keep each step's rollout as Parquet"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
 		&cli.IntFlag{Name: "max-batch", Value: 64},
@@ -124,7 +124,7 @@ func runTrain(c *cli.Context) error {
 			return fmt.Errorf("train: the held-out split of %s has no usable paragraphs", c.String("data"))
 		}
 		t.Eval = evalFunc(func(ctx context.Context) (*orchestrator.EvalReport, error) {
-			return orchestrator.Evaluate(ctx, eng, tok, items, orchestrator.EvalOptions{Templates: ro.Templates, MaxTokens: c.Int("eval-max-tokens")})
+			return orchestrator.Evaluate(ctx, eng, tok, items, orchestrator.EvalOptions{Templates: ro.Templates, MaxTokens: evalMaxTokens(c)})
 		})
 	}
 	if c.Bool("resume") {
