@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 
+	"pz/models/safetensors"
 	"pz/orchestrator/learn"
 	"pz/orchestrator/traj"
 )
@@ -26,6 +27,10 @@ type LearnRunOptions struct {
 	// the learner's; negative disables the check.
 	MaxStaleness int64
 	KeepLast     int
+	// SaveDType is the checkpoints' weight dtype ("" float32);
+	// NoFinalOptimizer leaves the optimizer state out of the last one.
+	SaveDType        safetensors.DType
+	NoFinalOptimizer bool
 	// SaveEvery saves a checkpoint every N optimizer steps (0: at the end).
 	SaveEvery     int
 	TokenizerFrom string
@@ -146,14 +151,15 @@ func LearnFiles(ctx context.Context, l *learn.Learner, o LearnRunOptions) (Learn
 				o.OnStep(m)
 			}
 			if o.SaveEvery > 0 && sum.Steps%o.SaveEvery == 0 {
-				if sum.Checkpoint, err = l.Save(o.Out, learn.SaveOptions{KeepLast: o.KeepLast, TokenizerFrom: o.TokenizerFrom, PolicyVersion: version}); err != nil {
+				if sum.Checkpoint, err = l.Save(o.Out, learn.SaveOptions{KeepLast: o.KeepLast, TokenizerFrom: o.TokenizerFrom, PolicyVersion: version, DType: o.SaveDType}); err != nil {
 					return sum, err
 				}
 			}
 		}
 	}
 	if o.SaveEvery == 0 || sum.Steps%o.SaveEvery != 0 || sum.Steps == 0 {
-		if sum.Checkpoint, err = l.Save(o.Out, learn.SaveOptions{KeepLast: o.KeepLast, TokenizerFrom: o.TokenizerFrom, PolicyVersion: version}); err != nil {
+		if sum.Checkpoint, err = l.Save(o.Out, learn.SaveOptions{KeepLast: o.KeepLast, TokenizerFrom: o.TokenizerFrom, PolicyVersion: version,
+			DType: o.SaveDType, NoOptimizer: o.NoFinalOptimizer}); err != nil {
 			return sum, err
 		}
 	}

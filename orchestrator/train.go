@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"pz/data"
+	"pz/models/safetensors"
 	"pz/orchestrator/learn"
 	"pz/orchestrator/reward"
 	"pz/orchestrator/traj"
@@ -32,7 +33,11 @@ type TrainOptions struct {
 	// × mini-batches, learn.Update); a step is then that many learner
 	// steps, and checkpoints are named by learner step.
 	Update learn.UpdateOptions
-	Logger *slog.Logger
+	// SaveDType is the checkpoints' weight dtype ("" float32);
+	// NoFinalOptimizer leaves the optimizer state out of the last one.
+	SaveDType        safetensors.DType
+	NoFinalOptimizer bool
+	Logger           *slog.Logger
 }
 
 // Passages is the data a train loop consumes, with a resumable cursor.
@@ -157,8 +162,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer mf.Close()
-	save := func() error {
+	save := func(final bool) error {
 		_, err := t.Learner.Save(t.Opts.Out, learn.SaveOptions{KeepLast: t.Opts.KeepLast, TokenizerFrom: t.Opts.TokenizerFrom,
+			DType: t.Opts.SaveDType, NoOptimizer: final && t.Opts.NoFinalOptimizer,
 			PolicyVersion: t.version, Extra: trainExtra{Cursor: t.Data.Cursor(), Version: t.version, Updates: t.Opts.Update.Updates()}})
 		return err
 	}
@@ -166,7 +172,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 	for step := t.Learner.StepCount() / perStep; step < int64(t.Opts.Steps); step = t.Learner.StepCount() / perStep {
 		if ctx.Err() != nil {
 			// Leave a resumable checkpoint; the cursor matches the learner.
-			if err := save(); err != nil {
+			if err := save(false); err != nil {
 				return errors.Join(ctx.Err(), err)
 			}
 			return ctx.Err()
@@ -268,7 +274,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			t.OnStep(m)
 		}
 		if (t.Opts.CheckpointEvery > 0 && done%int64(t.Opts.CheckpointEvery) == 0) || done == int64(t.Opts.Steps) {
-			if err := save(); err != nil {
+			if err := save(done == int64(t.Opts.Steps)); err != nil {
 				return err
 			}
 		}

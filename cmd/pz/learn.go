@@ -75,6 +75,7 @@ func learnCommand() *cli.Command {
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint under --out"},
 	)
 	flags = append(flags, learnFlags()...)
+	flags = append(flags, saveFlags()...)
 	return &cli.Command{
 		Name:  "learn",
 		Usage: "GRPO gradient steps on trajectory files; writes HF checkpoints",
@@ -101,6 +102,10 @@ func learnCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			sdt, err := saveDType(c, ck.DType)
+			if err != nil {
+				return err
+			}
 			l, err := learn.New(rt, ck.Config, ck.Weights, learnOptions(c, 0))
 			if err != nil {
 				return err
@@ -117,6 +122,7 @@ func learnCommand() *cli.Command {
 			sum, err := orchestrator.LearnFiles(c.Context, l, orchestrator.LearnRunOptions{
 				Inputs: c.StringSlice("in"), Out: c.String("out"), MiniBatches: c.Int("mini-batches"),
 				PPOEpochs: c.Int("ppo-epochs"), Seed: c.Uint64("seed"),
+				SaveDType: sdt, NoFinalOptimizer: !c.Bool("final-optimizer"),
 				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
 				TokenizerFrom: start, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
 				OnStep: func(m learn.Metrics) {

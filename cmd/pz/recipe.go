@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/urfave/cli/v2"
+
+	"pz/models/safetensors"
 
 	"pz/orchestrator/learn"
 )
@@ -37,4 +42,31 @@ func evalMaxTokens(c *cli.Context) int {
 		return n
 	}
 	return c.Int("pred-max-tokens")
+}
+
+// saveFlags say how pz train and pz learn write checkpoints.
+func saveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "save-dtype", Value: "auto", Usage: "checkpoint weight dtype: auto (the input model's, bf16 for released checkpoints), f32, bf16 or f16; narrower than f32 adds bf16 rounding residuals to resumable checkpoints"},
+		&cli.BoolFlag{Name: "final-optimizer", Value: true, Usage: "keep the optimizer state in the last checkpoint (resumable; 2/3 of a float32 checkpoint)"},
+	}
+}
+
+// saveDType resolves --save-dtype against the input checkpoint's dtype.
+func saveDType(c *cli.Context, input safetensors.DType) (safetensors.DType, error) {
+	switch v := strings.ToLower(c.String("save-dtype")); v {
+	case "auto", "":
+		if input == safetensors.BF16 || input == safetensors.F16 {
+			return input, nil
+		}
+		return safetensors.F32, nil
+	case "f32", "float32":
+		return safetensors.F32, nil
+	case "bf16", "bfloat16":
+		return safetensors.BF16, nil
+	case "f16", "float16":
+		return safetensors.F16, nil
+	default:
+		return "", fmt.Errorf("--save-dtype %q: want auto, f32, bf16 or f16", v)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"pz/models/safetensors"
 )
 
 // flagContext parses args against cmd's flags.
@@ -41,5 +43,25 @@ func TestTrainRefusesMoreMiniBatchesThanRows(t *testing.T) {
 	c := flagContext(t, trainCommand(), "--paragraphs", "1", "--gen-samples", "2", "--pred-samples", "2", "--mini-batches", "7")
 	if err := updateOptions(c, 1).Validate(maxStepRows(c)); err == nil {
 		t.Error("7 mini-batches of at most 6 rows were accepted")
+	}
+}
+
+func TestSaveDType(t *testing.T) {
+	for _, c := range []struct {
+		flag  string
+		input safetensors.DType
+		want  safetensors.DType
+	}{
+		{"auto", safetensors.BF16, safetensors.BF16},
+		{"auto", safetensors.F32, safetensors.F32},
+		{"auto", safetensors.F64, safetensors.F32},
+		{"bf16", safetensors.F32, safetensors.BF16},
+		{"f32", safetensors.BF16, safetensors.F32},
+		{"int8", safetensors.F32, ""},
+	} {
+		got, err := saveDType(flagContext(t, trainCommand(), "--save-dtype", c.flag), c.input)
+		if got != c.want || (err != nil) != (c.want == "") {
+			t.Errorf("--save-dtype %s on %s: %q, %v; want %q", c.flag, c.input, got, err, c.want)
+		}
 	}
 }

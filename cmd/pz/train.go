@@ -43,6 +43,7 @@ func trainCommand() *cli.Command {
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)
 	flags = append(flags, updateFlags()...)
+	flags = append(flags, saveFlags()...)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -89,6 +90,10 @@ func runTrain(c *cli.Context) error {
 	}
 	steps := c.Int("steps")
 	uo := updateOptions(c, c.Uint64("seed"))
+	sdt, err := saveDType(c, ck.DType)
+	if err != nil {
+		return err
+	}
 	if err := uo.Validate(maxStepRows(c)); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -113,7 +118,8 @@ func runTrain(c *cli.Context) error {
 	t := &orchestrator.Trainer{Rollout: r, Learner: l, Engine: eng, Data: src,
 		Opts: orchestrator.TrainOptions{Out: out, Steps: steps, Paragraphs: c.Int("paragraphs"),
 			CheckpointEvery: c.Int("checkpoint-every"), KeepLast: c.Int("keep-last"), EvalEvery: c.Int("eval-every"),
-			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model"), Update: uo}}
+			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model"), Update: uo,
+			SaveDType: sdt, NoFinalOptimizer: !c.Bool("final-optimizer")}}
 	if c.Int("eval-every") > 0 {
 		held, err := openData(c, c.String("data"), data.SplitHeldout, 0)
 		if err != nil {

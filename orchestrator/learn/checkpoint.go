@@ -48,7 +48,10 @@ func CheckpointName(step int64) string { return fmt.Sprintf("checkpoint-%d", ste
 
 // SaveOptions says how to write a checkpoint.
 type SaveOptions struct {
-	DType         safetensors.DType // weights' on-disk dtype ("" = F32)
+	DType         safetensors.DType // weights' on-disk dtype ("" = F32); BF16/F16 add residuals (savedtype.go)
+	// NoOptimizer leaves the optimizer state out (a final model that will
+	// not be resumed: ~2/3 of a float32 checkpoint's size).
+	NoOptimizer bool
 	TokenizerFrom string
 	KeepLast      int // keep the newest K checkpoints (0 = all)
 	Extra         any // marshalled into TrainerState.Extra
@@ -71,16 +74,29 @@ func (l *Learner) Save(out string, opts SaveOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
-	ot, err := l.optimizerTensors()
-	if err != nil {
-		return "", err
+	var ot []safetensors.Tensor
+	if !opts.NoOptimizer {
+		if ot, err = l.optimizerTensors(); err != nil {
+			return "", err
+		}
+		if narrow(opts.DType) {
+			rs, err := l.residualTensors(opts.DType)
+			if err != nil {
+				return "", err
+			}
+			ot = append(ot, rs...)
+		}
+	}
+	extraT := map[string][]safetensors.Tensor{OptimizerFile: ot}
+	if opts.NoOptimizer {
+		extraT = nil
 	}
 	name := CheckpointName(l.step)
 	dir := filepath.Join(out, name)
 	err = models.SaveCheckpoint(dir, l.cfg, l.weights, models.SaveOptions{
 		DType: opts.DType, TokenizerFrom: opts.TokenizerFrom,
 		Extra:        map[string][]byte{TrainerStateFile: sb},
-		ExtraTensors: map[string][]safetensors.Tensor{OptimizerFile: ot},
+		ExtraTensors: extraT,
 	})
 	if err != nil {
 		return "", err
@@ -175,10 +191,16 @@ func (l *Learner) Restore(dir string) (*TrainerState, error) {
 		return nil, fmt.Errorf("restore %s: optimizer %s, but this run uses %s", dir, st.Optimizer, l.optim.String())
 	}
 	f, err := safetensors.Open(filepath.Join(dir, OptimizerFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("restore %s: no %s: it was saved without optimizer state and cannot be resumed (start a new run from it with --model)", dir, OptimizerFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", dir, err)
 	}
 	defer f.Close()
+	if err := l.addResiduals(f, dir); err != nil {
+		return nil, err
+	}
 	for k, cur := range l.state {
 		if k == export.StepName {
 			raw, dt, _, err := f.Raw(k)
