@@ -48,10 +48,10 @@ func CheckpointName(step int64) string { return fmt.Sprintf("checkpoint-%d", ste
 
 // SaveOptions says how to write a checkpoint.
 type SaveOptions struct {
-	DType         safetensors.DType // weights' on-disk dtype ("" = F32); BF16/F16 add residuals (savedtype.go)
+	DType safetensors.DType // weights' on-disk dtype ("" = F32); BF16/F16 add residuals (savedtype.go)
 	// NoOptimizer leaves the optimizer state out (a final model that will
 	// not be resumed: ~2/3 of a float32 checkpoint's size).
-	NoOptimizer bool
+	NoOptimizer   bool
 	TokenizerFrom string
 	KeepLast      int // keep the newest K checkpoints (0 = all)
 	Extra         any // marshalled into TrainerState.Extra
