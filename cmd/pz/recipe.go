@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"pz/models"
+	"pz/models/qwen3"
 	"pz/models/safetensors"
+	"pz/orchestrator"
+	engine "pz/orchestrator/engine/ort"
 
 	"pz/orchestrator/learn"
 )
@@ -69,4 +74,41 @@ func saveDType(c *cli.Context, input safetensors.DType) (safetensors.DType, erro
 	default:
 		return "", fmt.Errorf("--save-dtype %q: want auto, f32, bf16 or f16", v)
 	}
+}
+
+// hostMemoryFlag bounds the estimated host memory of pz train and rollout.
+var hostMemoryFlag = &cli.StringFlag{Name: "host-memory", Value: "auto", Usage: "refuse a run whose estimated host memory exceeds this: auto (the machine's), off, or a size such as 64GB"}
+
+// checkHostMemory estimates the host memory of a run of the model in dir
+// with this command's flags (learner: pz train; else the engine alone) and
+// refuses one over --host-memory, before anything is loaded.
+func checkHostMemory(c *cli.Context, dir string, learner bool) error {
+	limit, err := orchestrator.ParseHostMemory(c.String("host-memory"))
+	if err != nil || limit == 0 {
+		return err
+	}
+	cfg, err := models.LoadConfig(dir)
+	if err != nil {
+		return err
+	}
+	s := orchestrator.MemorySettings{MaxBatch: c.Int("max-batch"), MaxPromptTokens: c.Int("max-prompt-tokens"),
+		MaxNewTokens: max(c.Int("gen-max-tokens"), c.Int("pred-max-tokens")),
+		StandardOps:  qwen3.FusedDecodeSupported(cfg) != nil || os.Getenv("PZ_FUSED_OPS") == "0"}
+	mode, err := engine.ResolveWeightMode(cfg, engine.WeightMode(c.String("weights")))
+	if err != nil {
+		return err
+	}
+	s.Initializers = mode == engine.WeightsInitializers
+	if learner {
+		s.MicroBatchTokens = c.Int("micro-batch-tokens")
+		s.OptimizerSlots = map[string]int{"adamw": 2, "sgd": 1}[c.String("optimizer")]
+		s.SaveBytesPerWeight = 4
+		if d := c.String("save-dtype"); d != "f32" && d != "float32" {
+			s.SaveBytesPerWeight = 2
+		}
+	}
+	if err := orchestrator.EstimateMemory(cfg, s).Check(limit); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	return nil
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"flag"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
 
+	"pz/models"
 	"pz/models/safetensors"
 )
 
@@ -63,5 +66,24 @@ func TestSaveDType(t *testing.T) {
 		if got != c.want || (err != nil) != (c.want == "") {
 			t.Errorf("--save-dtype %s on %s: %q, %v; want %q", c.flag, c.input, got, err, c.want)
 		}
+	}
+}
+
+// TestTrainRefusesWhatCannotFit: pz train on a Qwen3-4B config with the
+// recipe's flags and 64 GB is refused, naming the estimate, before any
+// weight is read (the folder has none).
+func TestTrainRefusesWhatCannotFit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := models.Tiny()
+	cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHiddenLayers = 2560, 9728, 36
+	cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim, cfg.VocabSize = 32, 8, 128, 151936
+	if err := models.WriteConfig(dir, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	out, err := pzCmd("train", "--config", filepath.Join(repoRoot(), "scripts", "recipes", "qwen3-4b-base.yaml"),
+		"--model", dir, "--data", filepath.Join(repoRoot(), "data", "sample"), "--out", filepath.Join(dir, "run"),
+		"--device", "cpu", "--host-memory", "64GB").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "estimated host memory") || !strings.Contains(string(out), "64.0 GB") {
+		t.Fatalf("err %v, output:\n%s", err, out)
 	}
 }

@@ -110,6 +110,7 @@ func rolloutCommand() *cli.Command {
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
 	)
 	flags = append(flags, rolloutFlags()...)
+	flags = append(flags, hostMemoryFlag)
 	return &cli.Command{
 		Name:  "rollout",
 		Usage: "run the two-role PretrainZero rollout (or a baseline) and write trajectories",
@@ -117,6 +118,11 @@ func rolloutCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if b := c.String("backend"); b != "ort" {
 				return fmt.Errorf("--backend %q: only ort is available in this build", b)
+			}
+			if dir, err := resolveModel(c.String("model")); err == nil {
+				if err := checkHostMemory(c, dir, false); err != nil {
+					return fmt.Errorf("rollout: %w", err)
+				}
 			}
 			eng, _, tok, err := loadEngine(c, c.String("model"), engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 			if err != nil {

@@ -44,6 +44,7 @@ func trainCommand() *cli.Command {
 	flags = append(flags, learnFlags()...)
 	flags = append(flags, updateFlags()...)
 	flags = append(flags, saveFlags()...)
+	flags = append(flags, hostMemoryFlag)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -76,6 +77,9 @@ func runTrain(c *cli.Context) error {
 		c.Set("model", start)
 	}
 	start = c.String("model")
+	if err := checkHostMemory(c, start, true); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	eng, ck, tok, err := loadEngine(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 	if err != nil {
 		return err
