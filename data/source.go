@@ -3,6 +3,7 @@ package data
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -105,11 +106,11 @@ var ErrMissingColumn = errors.New("missing text column")
 // is not among them (a directory's .json files are usually metadata, such
 // as a prepared directory's stats.json), but a .json file named directly
 // is read as JSONL.
-var inputExts = []string{".jsonl", ".ndjson", ".parquet", ".txt", ".text"}
+var inputExts = []string{".jsonl", ".ndjson", ".parquet", ".txt", ".text", ".xml"}
 
 func stripCompression(name string) (base, comp string) {
 	lower := strings.ToLower(name)
-	for _, c := range []string{".gz", ".zst", ".zstd"} {
+	for _, c := range []string{".gz", ".zst", ".zstd", ".bz2"} {
 		if strings.HasSuffix(lower, c) {
 			return name[:len(name)-len(c)], c
 		}
@@ -125,6 +126,8 @@ func FormatOf(name string) string {
 		return FormatParquet
 	case ".jsonl", ".ndjson", ".json":
 		return FormatJSONL
+	case ".xml":
+		return FormatWikiXML
 	}
 	return FormatText
 }
@@ -141,8 +144,8 @@ func knownInput(name string) bool {
 }
 
 // ExpandInputs turns files, directories (walked recursively, keeping files
-// with a known extension: .jsonl .ndjson .parquet .txt .text,
-// optionally + .gz/.zst) and globs into a sorted, de-duplicated file list.
+// with a known extension: .jsonl .ndjson .parquet .txt .text .xml,
+// optionally + .gz/.zst/.bz2) and globs into a sorted, de-duplicated file list.
 // A named file is kept whatever its extension (it is then plain text).
 func ExpandInputs(inputs []string) ([]string, error) {
 	seen := map[string]bool{}
@@ -318,6 +321,16 @@ func readFile(ctx context.Context, path string, opts ReadOptions, fn func(Docume
 		}
 		defer zr.Close()
 		r = zr
+	case ".bz2":
+		r = bzip2.NewReader(r)
+	}
+	if format == FormatWikiXML {
+		n, err := readWikiXML(ctx, path, r, opts, fn)
+		var ue *userError
+		if err != nil && !errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+		return n, err
 	}
 	br := bufio.NewReaderSize(r, 1<<16)
 	var n int64
