@@ -332,3 +332,32 @@ func TestAuditRolloutQuirks(t *testing.T) {
 		t.Errorf("prompt too long: %s", buf.String())
 	}
 }
+
+// TestAuditNextTokenExactMatch: next-token rows verified by exact match
+// (pz.ntp_reward "exact") are re-verified, so a wrong stored verdict is
+// found; with RPT's prefix match (no such key) the stored verdict is taken.
+func TestAuditNextTokenExactMatch(t *testing.T) {
+	rows := baselineRows(t, "random-ntp")
+	rows[1].Strict = true // \boxed{Lyon} for Paris
+	for _, c := range []struct {
+		reward string
+		want   int
+	}{{"exact", 1}, {"", 0}} {
+		meta := RunMeta("r", reward.DefaultConfig(), task.DefaultMaskOptions(), task.DefaultTemplates(), true)
+		meta[MetaMode] = "random-ntp"
+		if c.reward != "" {
+			meta[MetaNTPReward] = c.reward
+		}
+		dir := t.TempDir()
+		if err := WriteFile(filepath.Join(dir, "b.parquet"), meta, rows); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Audit(context.Background(), AuditOptions{Inputs: []string{dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.MismatchedBy["strict"]; got != c.want {
+			t.Errorf("ntp reward %q: %d strict mismatches, want %d (%v)", c.reward, got, c.want, rep.MismatchedBy)
+		}
+	}
+}
