@@ -166,9 +166,9 @@ func cloneWeights(w map[string][]float32) map[string][]float32 {
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
-		Usage: "held-out masked-span accuracy (greedy) with a fixed, seeded question set; several --model flags compare checkpoints on identical questions",
-		Flags: append(ortFlags(), threadsFlag,
-			&cli.StringSliceFlag{Name: "model", Required: true, Usage: "model folder (repeat to compare)"},
+		Usage: "held-out masked-span accuracy (greedy) with a fixed, seeded question set, or a downstream benchmark (--bench); several --model flags compare checkpoints on identical questions",
+		Flags: append(append(ortFlags(), threadsFlag,
+			&cli.StringSliceFlag{Name: "model", Usage: "model folder (repeat to compare)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "a name per --model for the table (default: folder names)"},
 			&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "data path; its held-out split is used"},
 			&cli.StringFlag{Name: "masks", Value: "random", Usage: "random, or a JSONL file of {\"id\",\"text\",\"span\"}"},
@@ -179,9 +179,18 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "templates"},
 			&cli.StringFlag{Name: "shard"},
 			&cli.StringFlag{Name: "json", Usage: "also write the results as JSON here ({\"arms\": [{\"name\", \"model\", \"kinds\"}]})"},
-		),
+		), benchEvalFlags()...),
 		Action: func(c *cli.Context) error {
+			if c.IsSet("bench") {
+				return runBenchEval(c)
+			}
+			if err := checkBenchFlags(c); err != nil {
+				return err
+			}
 			modelsIn, names := c.StringSlice("model"), c.StringSlice("name")
+			if len(modelsIn) == 0 {
+				return cli.Exit("pz eval: --model is required", 2)
+			}
 			if len(names) != 0 && len(names) != len(modelsIn) {
 				return fmt.Errorf("eval: %d --name for %d --model", len(names), len(modelsIn))
 			}
