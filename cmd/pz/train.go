@@ -42,6 +42,7 @@ func trainCommand() *cli.Command {
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)
+	flags = append(flags, rlvrFlags()...)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -101,11 +102,11 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := openData(c, c.String("data"), data.SplitTrain, c.Uint64("seed"))
+	src, task, err := trainData(c, eng, tok, ro)
 	if err != nil {
 		return err
 	}
-	t := &orchestrator.Trainer{Rollout: r, Learner: l, Engine: eng, Data: src,
+	t := &orchestrator.Trainer{Rollout: r, Task: task, Learner: l, Engine: eng, Data: src,
 		Opts: orchestrator.TrainOptions{Out: out, Steps: steps, Paragraphs: c.Int("paragraphs"),
 			CheckpointEvery: c.Int("checkpoint-every"), KeepLast: c.Int("keep-last"), EvalEvery: c.Int("eval-every"),
 			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model")}}
@@ -136,6 +137,10 @@ func runTrain(c *cli.Context) error {
 	bar.Add(l.StepCount())
 	t.OnStep = func(m orchestrator.StepMetrics) {
 		bar.Add(1)
+		if task != nil {
+			fmt.Fprintln(c.App.ErrWriter, rlvrStepLine(m))
+			return
+		}
 		st := m.Rollout
 		fmt.Fprintf(c.App.ErrWriter, "step %d: r_gen %.3f r_pred %.3f acc %.3f valid %d/%d stop-words %.2f distinct %d | loss %.4g grad %.3g | %.1fs (gen %.1f pred %.1f learn %.1f sync %.2f)\n",
 			m.Step, st.Generator.RewardMean, st.Predictor.RewardMean, st.StrictAccuracy, st.ValidMasks, st.Proposals,
