@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"pz/export/exporttest"
 	"pz/orchestrator/bench"
 )
 
@@ -94,4 +95,45 @@ func exitCode(err error) int {
 		return 0
 	}
 	return -1
+}
+
+// TestEvalBenchModels runs two tiny models on the MMLU-Pro sample with
+// sampling: one result arm each, one --out file each with a line per row
+// in input order, and the same questions for both.
+func TestEvalBenchModels(t *testing.T) {
+	exporttest.Runtime(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	pz(t, "init-model", "--preset", "tiny", "--out", a, "--seed", "5")
+	pz(t, "init-model", "--preset", "tiny", "--out", b, "--seed", "6")
+	data := filepath.Join(repoRoot(), "data", "bench-samples", "mmlu-pro.jsonl")
+	res := filepath.Join(dir, "bench.json")
+	pz(t, "eval", "--bench", "mmlu-pro", "--model", a, "--model", b, "--data", data, "--k", "2", "--temperature", "1",
+		"--top-p", "0.95", "--max-new-tokens", "6", "--out", filepath.Join(dir, "rows.jsonl"), "--json", res, "--threads", "1")
+	raw, err := os.ReadFile(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmp bench.Comparison
+	if err := json.Unmarshal(raw, &cmp); err != nil {
+		t.Fatal(err)
+	}
+	if len(cmp.Arms) != 2 || cmp.Arms[0].Name != "a" || cmp.Arms[1].Name != "b" {
+		t.Fatalf("arms %+v", cmp.Arms)
+	}
+	for _, arm := range cmp.Arms {
+		if arm.Metric != "mean@2" || arm.Questions != 6 || arm.Samples != 12 || arm.TopP != 0.95 || len(arm.Categories) != 6 {
+			t.Errorf("arm %s: %+v", arm.Name, arm)
+		}
+		rows, err := os.ReadFile(filepath.Join(dir, "rows."+arm.Name+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(strings.TrimSpace(string(rows)), "\n") {
+			var l bench.RowLine
+			if err := json.Unmarshal([]byte(line), &l); err != nil || l.Row != i || len(l.Completions) != 2 || len(l.Samples) != 2 {
+				t.Errorf("arm %s line %d: %+v %v", arm.Name, i, l, err)
+			}
+		}
+	}
 }

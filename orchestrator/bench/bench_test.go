@@ -108,6 +108,12 @@ func TestAggregate(t *testing.T) {
 	if reasons[ReasonWrong] != 5 || sources["s"] != 7 {
 		t.Errorf("reasons %v sources %v", reasons, sources)
 	}
+	// k = 2, every question 0 of 2: Wilson's interval over 6 questions,
+	// [0, 0.3903] (z²/(n+z²) = 3.8415/9.8415).
+	zero, _, _, _ := Aggregate(items, [][]Verdict{{F, F}, {F, F}, {F, F}, {F, F}, {F, F}, {F, F}})
+	if zero.Low != 0 || math.Abs(zero.High-0.39033) > 1e-4 {
+		t.Errorf("all wrong: interval [%v, %v]", zero.Low, zero.High)
+	}
 	// k = 1: Wilson. 1 of 2 → [0.0945, 0.9055] (Wilson 1927, z = 1.96).
 	one, _, _, _ := Aggregate(items[:2], [][]Verdict{{T}, {F}})
 	if math.Abs(one.Low-0.09453) > 1e-4 || math.Abs(one.High-0.90547) > 1e-4 {

@@ -107,7 +107,9 @@ type Comparison struct {
 // Aggregate computes the stats of verdicts[i] (the k samples of items[i]).
 // The interval is Wilson's for one sample per question, and otherwise the
 // normal interval of the mean of per-question accuracies (samples of one
-// question are not independent, questions are), clipped to [0, 1].
+// question are not independent, questions are), clipped to [0, 1]; when
+// every question has the same accuracy that interval is a point, and
+// Wilson's over the questions (with the mean as the proportion) is given.
 func Aggregate(items []Item, verdicts [][]Verdict) (Stats, map[string]Stats, map[string]int, map[string]int) {
 	reasons, sources := map[string]int{}, map[string]int{}
 	byCat := map[string][]int{}
@@ -182,16 +184,18 @@ func stats(verdicts [][]Verdict, idx []int) Stats {
 		s.Low, s.High = Wilson(s.Correct, s.Questions)
 		return s
 	}
-	if len(ps) > 1 {
-		ss := 0.0
-		for _, p := range ps {
-			ss += (p - mean) * (p - mean)
-		}
-		se := math.Sqrt(ss/float64(len(ps)-1)) / math.Sqrt(float64(len(ps)))
-		s.Low, s.High = max(0, mean-z95*se), min(1, mean+z95*se)
-	} else {
-		s.Low, s.High = mean, mean
+	ss := 0.0
+	for _, p := range ps {
+		ss += (p - mean) * (p - mean)
 	}
+	if len(ps) < 2 || ss == 0 {
+		// Every question scored alike (all 0, say): the normal interval
+		// would be a point; give Wilson's over the questions instead.
+		s.Low, s.High = wilson(mean, s.Questions)
+		return s
+	}
+	se := math.Sqrt(ss/float64(len(ps)-1)) / math.Sqrt(float64(len(ps)))
+	s.Low, s.High = max(0, mean-z95*se), min(1, mean+z95*se)
 	return s
 }
 
@@ -202,7 +206,14 @@ func Wilson(k, n int) (lo, hi float64) {
 	if n == 0 {
 		return 0, 0
 	}
-	p := float64(k) / float64(n)
+	return wilson(float64(k)/float64(n), n)
+}
+
+// wilson is the interval for an observed proportion p of n.
+func wilson(p float64, n int) (lo, hi float64) {
+	if n == 0 {
+		return 0, 0
+	}
 	nn := float64(n)
 	c := p + z95*z95/(2*nn)
 	d := z95 * math.Sqrt(p*(1-p)/nn+z95*z95/(4*nn*nn))
