@@ -74,7 +74,7 @@ func (r *RLVR) Options() RolloutOptions {
 func (r *RLVR) FileMetadata() map[string]string {
 	js, _ := json.Marshal(r.opts.Reward)
 	return map[string]string{traj.MetaRunID: r.opts.RunID, traj.MetaRewardConfig: string(js),
-		"pz.mode": string(ModeRLVR), "pz.bench": string(r.opts.Kind)}
+		traj.MetaMode: string(ModeRLVR), traj.MetaBench: string(r.opts.Kind)}
 }
 
 // Step samples G completions per question, scores them with the
@@ -119,13 +119,12 @@ func (r *RLVR) Step(ctx context.Context, step, policyVersion int64, passages []d
 		props[q] = reward.Proposal{Group: q, Span: it.Answer, Reason: task.Valid, Words: 1}
 		for j, c := range out[q].Completions {
 			text, _ := r.tok.Decode(c.IDs)
-			v := bench.Score(o.Kind, it, bench.TrimStop(o.Kind, text))
-			parsed := v.Reason != bench.ReasonNoAnswer && v.Reason != bench.ReasonUnclosedBoxed && v.Reason != bench.ReasonEmptyBoxed
-			preds = append(preds, reward.Prediction{Mask: q, Verdict: task.Verdict{Answer: v.Extracted, Parsed: parsed, Strict: v.Correct, Normalised: v.Correct}})
+			tv, v := bench.RewardVerdict(o.Kind, it, text)
+			preds = append(preds, reward.Prediction{Mask: q, Verdict: tv})
 			row := traj.Row{SchemaVersion: traj.SchemaVersion, RunID: o.RunID, Step: step, PolicyVersion: policyVersion,
 				Role: traj.RolePredictor, GroupID: fmt.Sprintf("s%d/q%d", step, q), SampleIndex: int32(j), PassageID: it.ID,
-				CreatedUnixMs: now, PromptText: prompts[q], PromptIDs: reqs[q].Prompt, Valid: true, Target: it.Answer,
-				Parsed: v.Extracted, ParseOK: parsed, Strict: v.Correct, Normalised: v.Correct, GenerateSeconds: float32(res.PredSeconds)}
+				CreatedUnixMs: now, PassageText: bench.EncodeRowQuestion(it), PromptText: prompts[q], PromptIDs: reqs[q].Prompt, Valid: true, Target: it.Answer,
+				Parsed: v.Extracted, ParseOK: tv.Parsed, Strict: v.Correct, Normalised: v.Correct, GenerateSeconds: float32(res.PredSeconds)}
 			fillCompletion(&row, c, text)
 			rows = append(rows, row)
 			res.Tokens += len(c.IDs)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"pz/export/exporttest"
@@ -70,6 +71,10 @@ func TestTrainRLVR(t *testing.T) {
 		if r.Role != traj.RolePredictor || !answers[r.Target] || len(r.CompletionIDs) == 0 {
 			t.Errorf("trajectory row: role %s target %q, %d completion ids", r.Role, r.Target, len(r.CompletionIDs))
 		}
+	}
+	// The audit re-scores the rows with the GSM8K verifier.
+	if out := pz(t, "verify", "--in", filepath.Join(out, "trajectories")); !strings.Contains(out, "OK: every row matches") {
+		t.Errorf("pz verify: %s", out)
 	}
 	pz(t, append(args("3"), "--resume")...)
 	if _, err := os.Stat(filepath.Join(out, "checkpoint-3", "model.safetensors")); err != nil {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pz/orchestrator/bench"
 	"pz/orchestrator/reward"
 	"pz/orchestrator/task"
 )
@@ -140,6 +141,8 @@ type fileSettings struct {
 	cfg  reward.Config
 	mask task.MaskOptions
 	mode string
+	// bench is the verifier of an RLVR file (MetaBench), "" otherwise.
+	bench bench.Kind
 }
 
 // ntp reports a next-token baseline mode, whose verdicts (RPT's prefix
@@ -239,6 +242,13 @@ func readSettings(r *Reader, opts AuditOptions) (fileSettings, error) {
 		}
 	}
 	s.mode, _ = r.Meta(MetaMode)
+	if v, ok := r.Meta(MetaBench); ok && v != "" {
+		k, err := bench.ParseKind(v)
+		if err != nil {
+			return s, fmt.Errorf("%s: metadata %s: %w", r.Path(), MetaBench, err)
+		}
+		s.bench = k
+	}
 	if opts.Reward != nil {
 		s.cfg = *opts.Reward
 	}
@@ -376,7 +386,14 @@ func (rep *AuditReport) auditStep(files []string, set fileSettings, rows []audit
 			rep.mismatch(files, r, "target", r.Target, target, max)
 		}
 		var v task.Verdict
-		if set.ntp() {
+		if set.bench != "" {
+			it, err := bench.DecodeRowQuestion(r.PassageText, target)
+			if err != nil {
+				rep.mismatch(files, r, "passage_text", err, "", max)
+				continue
+			}
+			v, _ = bench.RewardVerdict(set.bench, it, r.CompletionText)
+		} else if set.ntp() {
 			ans, ok, why := task.ParseLastCommand(r.CompletionText, task.BoxedCommand)
 			v = task.Verdict{Answer: ans, Parsed: ok, Failure: why, Strict: r.Strict && ok, Normalised: r.Normalised && ok}
 		} else {
