@@ -72,8 +72,11 @@ func ExtractMMLUPro(text string) (letter, source string) {
 	if m := mmluAnswerIsRE.FindStringSubmatch(text); m != nil {
 		return m[1], SourceAnswerIs
 	}
-	if m := mmluAgainRE.FindStringSubmatch(text); m != nil {
-		return m[1], SourceAnswerColon
+	// The regex's leading .* makes a failing search slow: look first.
+	if strings.Contains(text, "nswer:") {
+		if m := mmluAgainRE.FindStringSubmatch(text); m != nil {
+			return m[1], SourceAnswerColon
+		}
 	}
 	if ms := mmluFinalRE.FindAllString(text, -1); len(ms) > 0 {
 		return ms[len(ms)-1], SourceLastLetter

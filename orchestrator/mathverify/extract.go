@@ -35,8 +35,7 @@ type Extraction struct {
 func (e Extraction) OK() bool { return e.Reason == "" }
 
 var (
-	answerIsRE   = regexp.MustCompile(`(?i)(?:the answer is|final answer is|final answer:)[ \t:]*`)
-	lastNumberRE = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?|-?\.\d+`)
+	answerIsRE = regexp.MustCompile(`(?i)(?:the answer is|final answer is|final answer:)[ \t:]*`)
 )
 
 // Extract finds the final answer of a completion (see the package doc for
@@ -58,21 +57,67 @@ func Extract(text string, o ExtractOptions) Extraction {
 			return Extraction{Answer: a, Source: SourceHashes}
 		}
 	}
-	if ms := answerIsRE.FindAllStringIndex(text, -1); len(ms) > 0 {
-		// The phrase's last occurrence, to the end of its line or sentence.
-		a, _, _ := strings.Cut(text[ms[len(ms)-1][1]:], "\n")
-		a, _, _ = strings.Cut(a, ". ")
-		if a = cleanTail(a); a != "" {
-			return Extraction{Answer: a, Source: SourceAnswerIs}
+	// The case-insensitive search is slow on long texts; most have no cue.
+	if hasAnswerWord(text) {
+		if ms := answerIsRE.FindAllStringIndex(text, -1); len(ms) > 0 {
+			// The phrase's last occurrence, to the end of its line or sentence.
+			a, _, _ := strings.Cut(text[ms[len(ms)-1][1]:], "\n")
+			a, _, _ = strings.Cut(a, ". ")
+			if a = cleanTail(a); a != "" {
+				return Extraction{Answer: a, Source: SourceAnswerIs}
+			}
 		}
 	}
 	if o.LastNumber {
-		if ms := lastNumberRE.FindAllString(text, -1); len(ms) > 0 {
-			return Extraction{Answer: strings.ReplaceAll(ms[len(ms)-1], ",", ""), Source: SourceLastNumber}
+		if n := lastNumber(text); n != "" {
+			return Extraction{Answer: n, Source: SourceLastNumber}
 		}
 	}
 	return Extraction{Reason: ReasonNoAnswer}
 }
+
+// hasAnswerWord reports whether text may contain "answer" in any case.
+func hasAnswerWord(text string) bool {
+	for i := 0; i+6 <= len(text); i++ {
+		if (text[i] == 'a' || text[i] == 'A') && strings.EqualFold(text[i:i+6], "answer") {
+			return true
+		}
+	}
+	return false
+}
+
+// lastNumber is the last number of text ("-1,250.5" → "-1250.5"),
+// scanned from the end (a regexp search over a long completion is slow).
+func lastNumber(s string) string {
+	end := len(s)
+	for end > 0 && !isDigit(s[end-1]) {
+		end--
+	}
+	if end == 0 {
+		return ""
+	}
+	start := intStart(s, end)
+	if start > 0 && s[start-1] == '.' {
+		start = intStart(s, start-1)
+	}
+	for start < end && s[start] == ',' {
+		start++
+	}
+	if start > 0 && s[start-1] == '-' {
+		start--
+	}
+	return strings.ReplaceAll(s[start:end], ",", "")
+}
+
+// intStart walks left from end over digits and commas.
+func intStart(s string, end int) int {
+	for end > 0 && (isDigit(s[end-1]) || s[end-1] == ',') {
+		end--
+	}
+	return end
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
 // cleanTail trims an answer taken from running text: spaces, a trailing
 // period and surrounding $ or ** (markdown bold).

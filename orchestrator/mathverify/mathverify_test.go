@@ -158,6 +158,10 @@ func TestExtract(t *testing.T) {
 		{"last number off", "it costs 1,250 dollars", ExtractOptions{}, "", nil, "", ReasonNoAnswer},
 		{"last number on", "it costs 1,250 dollars, not 7.5", ExtractOptions{LastNumber: true}, "7.5", nil, SourceLastNumber, ""},
 		{"last number negative", "so -4", ExtractOptions{LastNumber: true}, "-4", nil, SourceLastNumber, ""},
+		{"last number decimal thousands", "pay -1,250.75 now.", ExtractOptions{LastNumber: true}, "-1250.75", nil, SourceLastNumber, ""},
+		{"last number leading dot", "about .5", ExtractOptions{LastNumber: true}, ".5", nil, SourceLastNumber, ""},
+		{"last number after a list comma", "x, 12,", ExtractOptions{LastNumber: true}, "12", nil, SourceLastNumber, ""},
+		{"no number", "none here", ExtractOptions{LastNumber: true}, "", nil, "", ReasonNoAnswer},
 	} {
 		e := Extract(c.text, c.o)
 		if e.Answer != c.answer || e.Source != c.source || e.Reason != c.reason || !slices.Equal(e.All, c.all) {
