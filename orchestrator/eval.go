@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path"
 	"slices"
 
 	"pz/data"
+	"pz/orchestrator/bench"
 	"pz/orchestrator/sample"
 	"pz/orchestrator/stopwords"
 	"pz/orchestrator/task"
@@ -130,18 +130,7 @@ type EvalReport struct {
 }
 
 // Wilson is the 95% Wilson score interval of k successes in n trials.
-func Wilson(k, n int) (lo, hi float64) {
-	if n == 0 {
-		return 0, 0
-	}
-	const z = 1.959963984540054
-	p := float64(k) / float64(n)
-	nn := float64(n)
-	c := p + z*z/(2*nn)
-	d := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
-	den := 1 + z*z/nn
-	return max(0, (c-d)/den), min(1, (c+d)/den)
-}
+func Wilson(k, n int) (lo, hi float64) { return bench.Wilson(k, n) }
 
 // EvalOptions configure Evaluate.
 type EvalOptions struct {

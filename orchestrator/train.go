@@ -96,9 +96,19 @@ type trainExtra struct {
 	Updates int `json:"updates_per_step,omitempty"`
 }
 
+// RolloutTask is one step's rollout as the loop needs it: *Rollout, or
+// another task's (RLVR) on the same learner, checkpoints and metrics.
+type RolloutTask interface {
+	Step(ctx context.Context, step, policyVersion int64, passages []data.Passage) (*StepResult, error)
+	FileMetadata() map[string]string
+	Options() RolloutOptions
+}
+
 // Trainer chains rollout → learn → weight sync in one process.
 type Trainer struct {
 	Rollout *Rollout
+	// Task, when set, runs each step's rollout instead of Rollout.
+	Task    RolloutTask
 	Learner *learn.Learner
 	Engine  Engine
 	Data    Passages
@@ -108,6 +118,13 @@ type Trainer struct {
 	OnStep func(StepMetrics)
 
 	version int64
+}
+
+func (t *Trainer) task() RolloutTask {
+	if t.Task != nil {
+		return t.Task
+	}
+	return t.Rollout
 }
 
 // Resume restores the learner, engine weights and data cursor from the
@@ -189,11 +206,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 		// The rollout uses an uncancellable context: a step is the unit of
 		// work, and stopping mid-step would leave the cursor ahead of the
 		// checkpoint. Ctrl-C is honoured between steps.
-		res, err := t.Rollout.Step(context.WithoutCancel(ctx), step, t.version, passages)
+		res, err := t.task().Step(context.WithoutCancel(ctx), step, t.version, passages)
 		if err != nil {
 			return err
 		}
-		m := StepMetrics{Step: step, Time: time.Now().UTC().Format(time.RFC3339), Mode: t.Rollout.opts.Mode,
+		m := StepMetrics{Step: step, Time: time.Now().UTC().Format(time.RFC3339), Mode: t.task().Options().Mode,
 			PolicyVersion: t.version, Rollout: res.Stats, Skipped: res.Skipped, GenLength: res.GenLength,
 			PredLength: res.PredLength, GenSeconds: res.GenSeconds, PredSeconds: res.PredSeconds,
 			VerifySeconds: res.VerifySeconds, SampledTokens: res.Tokens, Completions: res.Completions,
@@ -207,7 +224,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
-			if err := traj.WriteFile(filepath.Join(dir, fmt.Sprintf("step-%06d.parquet", step)), t.Rollout.FileMetadata(), res.Rows); err != nil {
+			if err := traj.WriteFile(filepath.Join(dir, fmt.Sprintf("step-%06d.parquet", step)), t.task().FileMetadata(), res.Rows); err != nil {
 				return fmt.Errorf("train step %d: %w", step, err)
 			}
 			m.WriteSeconds = time.Since(w0).Seconds()

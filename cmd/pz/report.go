@@ -25,6 +25,7 @@ func reportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "HTML file to write (PNGs go next to it)"},
 			&cli.StringSliceFlag{Name: "comparison", Usage: "comparison.json (or eval.json) to show as a held-out accuracy table; repeatable"},
+			&cli.StringSliceFlag{Name: "bench", Usage: "pz eval --bench --json result to show as a downstream-benchmark table; repeatable (RUN_DIR/bench.json is read anyway)"},
 			&cli.StringFlag{Name: "title", Usage: "page title"},
 			&cli.BoolFlag{Name: "no-png", Usage: "write only the HTML"},
 			&cli.DurationFlag{Name: "watch", Usage: "regenerate this often until interrupted; the page reloads itself (e.g. 30s)"},
@@ -66,7 +67,7 @@ func reportCommand() *cli.Command {
 // the first argument, so flags after the run folders are parsed here.
 func reportOptions(c *cli.Context) (report.Options, time.Duration, error) {
 	opts := report.Options{
-		Out: c.String("out"), Comparisons: c.StringSlice("comparison"),
+		Out: c.String("out"), Comparisons: c.StringSlice("comparison"), Benchmarks: c.StringSlice("bench"),
 		Title: c.String("title"), NoPNG: c.Bool("no-png"),
 	}
 	watch := c.Duration("watch")
@@ -75,6 +76,7 @@ func reportOptions(c *cli.Context) (report.Options, time.Duration, error) {
 	fs.StringVar(&opts.Out, "out", opts.Out, "")
 	fs.StringVar(&opts.Out, "o", opts.Out, "")
 	fs.Func("comparison", "", func(s string) error { opts.Comparisons = append(opts.Comparisons, s); return nil })
+	fs.Func("bench", "", func(s string) error { opts.Benchmarks = append(opts.Benchmarks, s); return nil })
 	fs.StringVar(&opts.Title, "title", opts.Title, "")
 	fs.BoolVar(&opts.NoPNG, "no-png", opts.NoPNG, "")
 	fs.DurationVar(&watch, "watch", watch, "")

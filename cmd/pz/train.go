@@ -45,6 +45,7 @@ func trainCommand() *cli.Command {
 	flags = append(flags, updateFlags()...)
 	flags = append(flags, saveFlags()...)
 	flags = append(flags, hostMemoryFlag)
+	flags = append(flags, rlvrFlags()...)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -115,11 +116,11 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := openData(c, c.String("data"), data.SplitTrain, c.Uint64("seed"))
+	src, task, err := trainData(c, eng, tok, ro)
 	if err != nil {
 		return err
 	}
-	t := &orchestrator.Trainer{Rollout: r, Learner: l, Engine: eng, Data: src,
+	t := &orchestrator.Trainer{Rollout: r, Task: task, Learner: l, Engine: eng, Data: src,
 		Opts: orchestrator.TrainOptions{Out: out, Steps: steps, Paragraphs: c.Int("paragraphs"),
 			CheckpointEvery: c.Int("checkpoint-every"), KeepLast: c.Int("keep-last"), EvalEvery: c.Int("eval-every"),
 			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model"), Update: uo,
@@ -151,6 +152,10 @@ func runTrain(c *cli.Context) error {
 	bar.Add(l.StepCount() / int64(uo.Updates()))
 	t.OnStep = func(m orchestrator.StepMetrics) {
 		bar.Add(1)
+		if task != nil {
+			fmt.Fprintln(c.App.ErrWriter, rlvrStepLine(m))
+			return
+		}
 		st := m.Rollout
 		fmt.Fprintf(c.App.ErrWriter, "step %d: r_gen %.3f r_pred %.3f acc %.3f valid %d/%d stop-words %.2f distinct %d | loss %.4g grad %.3g | %.1fs (gen %.1f pred %.1f learn %.1f sync %.2f)\n",
 			m.Step, st.Generator.RewardMean, st.Predictor.RewardMean, st.StrictAccuracy, st.ValidMasks, st.Proposals,
@@ -181,9 +186,9 @@ func cloneWeights(w map[string][]float32) map[string][]float32 {
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
-		Usage: "held-out masked-span accuracy (greedy) with a fixed, seeded question set; several --model flags compare checkpoints on identical questions",
-		Flags: append(ortFlags(), threadsFlag,
-			&cli.StringSliceFlag{Name: "model", Required: true, Usage: "model folder (repeat to compare)"},
+		Usage: "held-out masked-span accuracy (greedy) with a fixed, seeded question set, or a downstream benchmark (--bench); several --model flags compare checkpoints on identical questions",
+		Flags: append(append(ortFlags(), threadsFlag,
+			&cli.StringSliceFlag{Name: "model", Usage: "model folder (repeat to compare)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "a name per --model for the table (default: folder names)"},
 			&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "data path; its held-out split is used"},
 			&cli.StringFlag{Name: "masks", Value: "random", Usage: "random, or a JSONL file of {\"id\",\"text\",\"span\"}"},
@@ -194,9 +199,18 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "templates"},
 			&cli.StringFlag{Name: "shard"},
 			&cli.StringFlag{Name: "json", Usage: "also write the results as JSON here ({\"arms\": [{\"name\", \"model\", \"kinds\"}]})"},
-		),
+		), benchEvalFlags()...),
 		Action: func(c *cli.Context) error {
+			if c.IsSet("bench") {
+				return runBenchEval(c)
+			}
+			if err := checkBenchFlags(c); err != nil {
+				return err
+			}
 			modelsIn, names := c.StringSlice("model"), c.StringSlice("name")
+			if len(modelsIn) == 0 {
+				return cli.Exit("pz eval: --model is required", 2)
+			}
 			if len(names) != 0 && len(names) != len(modelsIn) {
 				return fmt.Errorf("eval: %d --name for %d --model", len(names), len(modelsIn))
 			}

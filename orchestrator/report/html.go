@@ -35,6 +35,7 @@ type pageData struct {
 	Title       string
 	Runs        []*Run
 	Comparisons []*Comparison
+	Benchmarks  []*benchFile
 	Charts      []*chart
 	PNGs        map[string]string
 	Refresh     time.Duration
@@ -92,6 +93,8 @@ func renderHTML(d pageData) string {
 		b.WriteString(t)
 		b.WriteString("</div>\n")
 	}
+
+	benchSection(&b, d.Benchmarks)
 
 	b.WriteString("<h2>Top spans of the last step</h2>\n<div class=\"tables\">\n")
 	stop := stopwords.English()

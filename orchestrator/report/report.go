@@ -26,6 +26,9 @@ type Options struct {
 	Out string
 	// Comparisons are extra comparison.json (or eval.json) files to show.
 	Comparisons []string
+	// Benchmarks are pz eval --bench result files (RUN_DIR/bench.json is
+	// read without being named).
+	Benchmarks []string
 	// Title of the page (default: from the run names).
 	Title string
 	// Refresh, when positive, makes the page reload itself this often
@@ -267,8 +270,12 @@ func Generate(ctx context.Context, opts Options) (Result, error) {
 			res.PNGs = append(res.PNGs, p)
 		}
 	}
+	benches, err := loadBenchmarks(opts, runs)
+	if err != nil {
+		return Result{}, err
+	}
 	page := renderHTML(pageData{
-		Title: opts.Title, Runs: runs, Comparisons: comps, Charts: charts,
+		Title: opts.Title, Runs: runs, Comparisons: comps, Charts: charts, Benchmarks: benches,
 		PNGs: pngName, Refresh: opts.Refresh, Generated: time.Now().UTC(),
 	})
 	if err := atomicfile.WriteFile(out, []byte(page), 0o644); err != nil {

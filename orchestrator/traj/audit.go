@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pz/orchestrator/bench"
 	"pz/orchestrator/reward"
 	"pz/orchestrator/task"
 )
@@ -144,6 +145,8 @@ type fileSettings struct {
 	// here); otherwise by RPT's prefix match, which needs the continuation
 	// the file does not hold, so the stored verdict is taken.
 	ntpExact bool
+	// bench is the verifier of an RLVR file (MetaBench), "" otherwise.
+	bench bench.Kind
 }
 
 // ntp reports a next-token baseline mode, whose verdicts (RPT's prefix
@@ -244,6 +247,13 @@ func readSettings(r *Reader, opts AuditOptions) (fileSettings, error) {
 	}
 	s.mode, _ = r.Meta(MetaMode)
 	s.ntpExact = metaIs(r, MetaNTPReward, "exact")
+	if v, ok := r.Meta(MetaBench); ok && v != "" {
+		k, err := bench.ParseKind(v)
+		if err != nil {
+			return s, fmt.Errorf("%s: metadata %s: %w", r.Path(), MetaBench, err)
+		}
+		s.bench = k
+	}
 	if opts.Reward != nil {
 		s.cfg = *opts.Reward
 	}
@@ -381,7 +391,14 @@ func (rep *AuditReport) auditStep(files []string, set fileSettings, rows []audit
 			rep.mismatch(files, r, "target", r.Target, target, max)
 		}
 		var v task.Verdict
-		if set.ntp() && !set.ntpExact {
+		if set.bench != "" {
+			it, err := bench.DecodeRowQuestion(r.PassageText, target)
+			if err != nil {
+				rep.mismatch(files, r, "passage_text", err, "", max)
+				continue
+			}
+			v, _ = bench.RewardVerdict(set.bench, it, r.CompletionText)
+		} else if set.ntp() && !set.ntpExact {
 			ans, ok, why := task.ParseLastCommand(r.CompletionText, task.BoxedCommand)
 			v = task.Verdict{Answer: ans, Parsed: ok, Failure: why, Strict: r.Strict && ok, Normalised: r.Normalised && ok}
 		} else {

@@ -65,8 +65,12 @@ const (
 	MetaMaskOptions   = "pz.mask_options"    // task.MaskOptions, JSON
 	MetaTemplates     = "pz.templates"       // task.Templates, JSON
 	MetaAllOccurrence = "pz.all_occurrences" // "true" or "false"
-	MetaMode          = "pz.mode"            // "pretrainzero" (default), "random-span", "random-ntp", "entropy-ntp"
+	MetaMode          = "pz.mode"            // "pretrainzero" (default), "random-span", "random-ntp", "entropy-ntp", "rlvr"
 	MetaNTPReward     = "pz.ntp_reward"      // next-token modes' verifier: "exact" (absent in older files: "prefix")
+	// MetaBench is the benchmark kind whose verifier scored an RLVR file
+	// (pz train --task rlvr); its rows keep the question and options as
+	// JSON in passage_text.
+	MetaBench = "pz.bench"
 )
 
 // Roles.
