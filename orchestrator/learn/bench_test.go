@@ -150,9 +150,27 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 	cfg := models.Small()
 	for _, th := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
-			benchTrainStep(b, &cfg, 8, 512, Options{Objective: GRPO, IntraOpThreads: th})
+			for _, h := range heads() {
+				b.Run("head="+h.name, func(b *testing.B) {
+					benchTrainStep(b, &cfg, 8, 512, Options{Objective: GRPO, IntraOpThreads: th, VocabChunk: h.chunk})
+				})
+			}
 		})
 	}
+}
+
+// heads are the train graph's vocabulary heads the benchmarks compare:
+// the default chunked log-softmax and the full-vocabulary one. Peak RSS
+// is the process's, so compare heads in separate runs (-bench
+// 'TrainStepSmall/threads=2/head=full').
+func heads() []struct {
+	name  string
+	chunk int
+} {
+	return []struct {
+		name  string
+		chunk int
+	}{{"chunked", 0}, {"full", -1}}
 }
 
 // BenchmarkTrainStepDemo: the toy model at batch 16 × 256 with the

@@ -116,7 +116,17 @@ type Options struct {
 	ProfilePrefix string `json:",omitempty"`
 	// DType of the compute (Float32; Float64 for gradient tests).
 	DType export.DType
+	// VocabChunk is the number of vocabulary rows per chunk of the train
+	// graph's log-softmax (qwen3.ForwardOptions.VocabChunk; logits are
+	// recomputed chunk by chunk in the backward pass, so no [tokens,
+	// vocab] tensor is held): 0 means DefaultVocabChunk, < 0 the plain
+	// full-vocabulary head. Graphs with an entropy term take the plain head.
+	VocabChunk int `json:",omitempty"`
 }
+
+// DefaultVocabChunk is the default Options.VocabChunk: [tokens, 4096]
+// float32 chunks are 64 MiB at 4096 tokens.
+const DefaultVocabChunk = 4096
 
 // Defaults fills unset options.
 func (o *Options) Defaults() {
@@ -270,15 +280,20 @@ const gradPrefix = "grad/"
 func (l *Learner) build() error {
 	dt := l.opts.DType
 	withEntropy := l.opts.Policy.EntropyCoef > 0 || l.opts.Policy.EntropyPerToken
-	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train"})
+	chunk := l.opts.VocabChunk
+	if chunk == 0 {
+		chunk = DefaultVocabChunk
+	}
+	// Log-probs only at completion positions (loss_positions, see feeds).
+	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train", LossPositions: true, VocabChunk: chunk})
 	if err != nil {
 		return err
 	}
-	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Model.Params, "train"); err != nil {
+	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Grads, "train"); err != nil {
 		return err
 	}
 	// Forward-only graph for recomputing old log-probs.
-	ff, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward"})
+	ff, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward", LossPositions: true, VocabChunk: chunk})
 	if err != nil {
 		return err
 	}
@@ -287,14 +302,14 @@ func (l *Learner) build() error {
 		return err
 	}
 	if l.opts.SharedPrefix {
-		pf, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train_prefix"})
+		pf, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train_prefix", LossPositions: true, VocabChunk: chunk})
 		if err != nil {
 			return err
 		}
-		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Model.Params, "train_prefix"); err != nil {
+		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Grads, "train_prefix"); err != nil {
 			return err
 		}
-		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix"})
+		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix", LossPositions: true, VocabChunk: chunk})
 		if err != nil {
 			return err
 		}
@@ -316,8 +331,9 @@ func (l *Learner) build() error {
 }
 
 // trainSession adds the objective on logprobs to a forward graph, its
-// gradients with respect to params, and the outputs the learner reads.
-func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, params []*export.Value, name string) (*rt.Session, error) {
+// gradients with respect to the model's weights (from grads), and the
+// outputs the learner reads.
+func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, gradsOf func(*export.Value) ([]*export.Value, error), name string) (*rt.Session, error) {
 	dt := l.opts.DType
 	var terms map[string]*export.Value
 	if l.opts.Objective == NextToken {
@@ -334,7 +350,7 @@ func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value,
 			return nil, err
 		}
 	}
-	grads, err := g.GradE(terms[loss.Loss], params...)
+	grads, err := gradsOf(terms[loss.Loss])
 	if err != nil {
 		return nil, fmt.Errorf("%s graph gradients: %w", name, err)
 	}
@@ -422,6 +438,10 @@ type packed struct {
 	rows                []int     // sample index per row
 	off                 []int     // position of each row's first completion token's log-prob
 	tokens              int
+	// lossPos are the flat indices r·T + t of the completion positions
+	// (every completion token, loss-masked ones included), in order: the
+	// train graph computes log-probs only there (qwen3.LossPositions).
+	lossPos []int64
 	// Shared-prefix micro-batches: Pn prefixes of Tp slots ([Pn, Tp],
 	// right-padded) and the prefix row of each of the B suffix rows.
 	prefix                    bool
@@ -439,6 +459,7 @@ func (p *packed) alloc(n int) {
 // completion fills position k with completion token j of s, whose
 // aggregation weight is w (both packers share it).
 func (p *packed) completion(k int, s *Sample, j int, w float64) {
+	p.lossPos = append(p.lossPos, int64(k))
 	p.adv[k], p.ec[k], p.w[k] = float64(s.Advantage), float64(s.EntropyCoef), w
 	if w != 0 {
 		p.tokens++
@@ -527,6 +548,25 @@ func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 	return out
 }
 
+// gather picks v's values at the loss positions.
+func (p *packed) gather(v []float64) []float64 {
+	out := make([]float64, len(p.lossPos))
+	for i, k := range p.lossPos {
+		out[i] = v[k]
+	}
+	return out
+}
+
+// scatter spreads values at the loss positions over all B·T positions
+// (zeros elsewhere), the layout the rest of Step indexes.
+func (p *packed) scatter(v []float64) []float64 {
+	out := make([]float64, p.B*p.T)
+	for i, k := range p.lossPos {
+		out[k] = v[i]
+	}
+	return out
+}
+
 func (l *Learner) floatTensor(shape []int64, v []float64) *rt.Tensor {
 	if l.opts.DType == export.Float64 {
 		return rt.F64(shape, v)
@@ -564,6 +604,7 @@ func (l *Learner) feeds(p *packed) map[string]*rt.Tensor {
 		f[qwen3.PrefixAttentionMask] = rt.I64(psh, p.pmask)
 		f[qwen3.PrefixIndex] = rt.I64([]int64{int64(p.B)}, p.pindex)
 	}
+	f[qwen3.LossPositions] = rt.I64([]int64{int64(len(p.lossPos))}, p.lossPos)
 	for _, s := range l.specs {
 		f[s.Name] = l.weightTensor(s.Name, s.Shape)
 	}
@@ -609,7 +650,7 @@ func (l *Learner) recompute(ctx context.Context, p *packed) ([]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recompute old log-probs: %w", err)
 	}
-	return toF64(out[qwen3.LogProbs]), nil
+	return p.scatter(toF64(out[qwen3.LogProbs])), nil
 }
 
 // Step applies one optimizer step over batch (which should hold no
@@ -669,17 +710,18 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 				}
 			}
 		}
-		sh := []int64{int64(p.B), int64(p.T)}
+		// The loss inputs are [tokens], at the completion positions.
+		sh := []int64{int64(len(p.lossPos))}
 		f := l.feeds(p)
-		f[loss.TokenWeights] = l.floatTensor(sh, p.w)
+		f[loss.TokenWeights] = l.floatTensor(sh, p.gather(p.w))
 		if l.opts.Objective == GRPO {
-			f[loss.OldLogProbs] = l.floatTensor(sh, p.old)
-			f[loss.Advantages] = l.floatTensor(sh, p.adv)
+			f[loss.OldLogProbs] = l.floatTensor(sh, p.gather(p.old))
+			f[loss.Advantages] = l.floatTensor(sh, p.gather(p.adv))
 			if l.opts.Policy.KL != loss.KLNone {
-				f[loss.RefLogProbs] = l.floatTensor(sh, p.ref)
+				f[loss.RefLogProbs] = l.floatTensor(sh, p.gather(p.ref))
 			}
 			if l.opts.Policy.EntropyPerToken {
-				f[loss.EntropyCoefs] = l.floatTensor(sh, p.ec)
+				f[loss.EntropyCoefs] = l.floatTensor(sh, p.gather(p.ec))
 			}
 		}
 		train := l.train
@@ -703,7 +745,7 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		m.KLLoss += scalar(loss.KLLoss)
 		m.Entropy += scalar(loss.EntropyMean)
 		// Rollout/learner mismatch over tokens whose rollout log-probs we have.
-		lp := toF64(out[qwen3.LogProbs])
+		lp := p.scatter(toF64(out[qwen3.LogProbs]))
 		for r, i := range p.rows {
 			s := batch[i]
 			if s.OldLogProbs == nil {
