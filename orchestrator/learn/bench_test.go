@@ -152,7 +152,8 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
 			for _, h := range heads() {
 				b.Run("head="+h.name, func(b *testing.B) {
-					benchTrainStep(b, &cfg, 8, 512, Options{Objective: GRPO, IntraOpThreads: th, VocabChunk: h.chunk})
+					benchTrainStep(b, &cfg, 8, 512, Options{Objective: GRPO, IntraOpThreads: th, VocabChunk: h.chunk,
+						NoMemPattern: h.noPattern, LowMemory: h.noArena})
 				})
 			}
 		})
@@ -164,13 +165,16 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 // is the process's, so compare heads in separate runs (-bench
 // 'TrainStepSmall/threads=2/head=full').
 func heads() []struct {
-	name  string
-	chunk int
+	name               string
+	chunk              int
+	noPattern, noArena bool
 } {
 	return []struct {
-		name  string
-		chunk int
-	}{{"chunked", 0}, {"full", -1}}
+		name               string
+		chunk              int
+		noPattern, noArena bool
+	}{{"chunked", 0, false, false}, {"full", -1, false, false},
+		{"chunked-nopattern", 0, true, false}, {"chunked-noarena", 0, false, true}, {"chunked-noarena-nopattern", 0, true, true}}
 }
 
 // BenchmarkTrainStepDemo: the toy model at batch 16 × 256 with the

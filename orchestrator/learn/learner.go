@@ -102,6 +102,9 @@ type Options struct {
 	// sessions: measured on the small preset (8×512, 1 thread) peak RSS
 	// 11.5 → 7.0 GB, but 15.8 → 21.1 s per step, so it is off by default.
 	LowMemory bool `json:",omitempty"`
+	// NoMemPattern turns off ORT's memory pattern in the learner's
+	// sessions (rt.SessionOptions.NoMemPattern).
+	NoMemPattern bool `json:",omitempty"`
 	// RecycleWeights lets a step write the new weights into the buffers
 	// of the weights from two steps before, instead of fresh ones (168 MB,
 	// ~41 k page faults per step on the small preset). The maps Weights
@@ -375,7 +378,7 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory}
+	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory, NoMemPattern: l.opts.NoMemPattern}
 	if l.opts.ProfilePrefix != "" {
 		so.ProfilePrefix = l.opts.ProfilePrefix + "_" + name
 	}
