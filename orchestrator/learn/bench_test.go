@@ -153,7 +153,7 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 			for _, h := range heads() {
 				b.Run("head="+h.name, func(b *testing.B) {
 					benchTrainStep(b, &cfg, 8, 512, Options{Objective: GRPO, IntraOpThreads: th, VocabChunk: h.chunk,
-						NoMemPattern: h.noPattern, LowMemory: h.noArena})
+						MemPattern: h.pattern, LowMemory: h.noArena})
 				})
 			}
 		})
@@ -165,16 +165,16 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 // is the process's, so compare heads in separate runs (-bench
 // 'TrainStepSmall/threads=2/head=full').
 func heads() []struct {
-	name               string
-	chunk              int
-	noPattern, noArena bool
+	name             string
+	chunk            int
+	pattern, noArena bool
 } {
 	return []struct {
-		name               string
-		chunk              int
-		noPattern, noArena bool
+		name             string
+		chunk            int
+		pattern, noArena bool
 	}{{"chunked", 0, false, false}, {"full", -1, false, false},
-		{"chunked-nopattern", 0, true, false}, {"chunked-noarena", 0, false, true}, {"chunked-noarena-nopattern", 0, true, true}}
+		{"chunked-pattern", 0, true, false}, {"full-pattern", -1, true, false}, {"chunked-noarena", 0, false, true}}
 }
 
 // BenchmarkTrainStepDemo: the toy model at batch 16 × 256 with the
