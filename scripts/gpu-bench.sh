@@ -124,14 +124,16 @@ bench() {
   exec 3>"$out/$key.mem"
   (
     export "$@"
-    peak_gpu timeout "$limit" "$bin/$b" -test.run '^$' -test.bench "$re" -test.benchtime "$bt" -test.timeout 0 >"$f" 2>&1
+    peak_gpu timeout "$limit" "$bin/$b" -test.run '^$' -test.bench "$re" -test.benchtime "$bt" -test.timeout 0 -test.v >"$f" 2>&1
   )
   local rc=$?
   exec 3>&-
   mem=$(cat "$out/$key.mem")
   local v
   v=$(metric "$f" "$unit")
-  if [ $rc -ne 0 ] || [ -z "$v" ]; then
+  if grep -q -- '--- SKIP' "$f"; then
+    cell[$key]="skip: $(grep -m1 -B1 -- '--- SKIP' "$f" | head -1 | sed 's/^ *[a-z_]*\.go:[0-9]*: //')"
+  elif [ $rc -ne 0 ] || [ -z "$v" ]; then
     if [ $rc -eq 124 ]; then cell[$key]="timeout ${limit}s"; else cell[$key]="fail (see $f)"; fi
   else
     cell[$key]="$(printf '%.0f' "$v")"
