@@ -145,14 +145,15 @@ bench small.decode1 150 engine.test 'GPUDecode/model=small/batch=1$' 1x tok/s PZ
 bench small.decode32 150 engine.test 'GPUDecode/model=small/batch=32$' 1x tok/s PZ_BENCH_MODELS=small
 bench small.decode256 150 engine.test 'GPUDecode/model=small/batch=256$' 1x tok/s PZ_BENCH_MODELS=small
 bench small.prefill 120 engine.test 'GPUPrefill/model=small$' 3x tok/s PZ_BENCH_MODELS=small
-bench small.train 180 learn.test 'GPUTrainStep/model=small$' 3x tokens/s PZ_BENCH_MODELS=small
+bench small.train 180 learn.test 'GPUTrainStep/model=small/precision=fp32$' 3x tokens/s PZ_BENCH_MODELS=small
+bench small.train32 180 learn.test 'GPUTrainStep/model=small/precision=tf32$' 3x tokens/s PZ_BENCH_MODELS=small
 if [ "$want4b" != none ]; then
   # Weights of 16 GB fed as inputs cross PCIe on every run until they stay
   # on the device, so only the prefill row runs by default.
   bench 4b.prefill 240 engine.test 'GPUPrefill/model=qwen3-4b$' 1x tok/s PZ_BENCH_MODELS=qwen3-4b
   if [ "$want4b" = all ]; then
     bench 4b.decode1 300 engine.test 'GPUDecode/model=qwen3-4b/batch=1$' 1x tok/s PZ_BENCH_MODELS=qwen3-4b
-    bench 4b.train 300 learn.test 'GPUTrainStep/model=qwen3-4b$' 1x tokens/s PZ_BENCH_MODELS=qwen3-4b
+    bench 4b.train 300 learn.test 'GPUTrainStep/model=qwen3-4b/precision=tf32$' 1x tokens/s PZ_BENCH_MODELS=qwen3-4b
   fi
 fi
 
@@ -174,6 +175,7 @@ echo "| decode b=256, tok/s | $(c small.decode256) | 25,693 | | 5,599 |"
 echo "| prefill 8×1024, tok/s | $(c small.prefill) | 905,681 | $(c 4b.prefill) | 50,879 |"
 echo "| GRPO step (small 8×512, 4B 4×1024), tok/s | $(c small.train) | 94,442 | $(c 4b.train) | 11,584 |"
 echo "| GRPO step peak GPU memory | $(m small.train) | 3.7 GiB | $(m 4b.train) | 89.1 GiB |"
+echo "| GRPO step TF32 (4B: fp32+TF32 anchor), tok/s | $(c small.train32) | | $(c 4b.train) | 6,527 |"
 echo "| CUDA − CPU max \|Δ log-prob\| (small, fp32 / tf32) | ${diff_fp32:-fail} / ${diff_tf32:-fail} | | | |"
 echo
 echo "raw outputs: $out/"

@@ -9,8 +9,9 @@ import (
 	"pz/models"
 )
 
-// BenchmarkGPUTrainStep: one GRPO step with AdamW, one micro-batch, on the
-// models of PZ_BENCH_MODELS (default "small"): the small preset at 8 × 512
+// BenchmarkGPUTrainStep: one GRPO step with AdamW, one micro-batch, in
+// float32 and with TF32 MatMuls, on the models of PZ_BENCH_MODELS (default
+// "small"): the small preset at 8 × 512
 // (PyTorch bf16 on the H200: 94,442 tok/s, 3.7 GiB) and a random model of
 // Qwen3-4B's shape at 4 × 1024 (11,584 tok/s bf16, 89.1 GiB; fp32 + TF32
 // 6,527 tok/s, 114.7 GiB). scripts/gpu-bench.sh runs it with
@@ -27,16 +28,19 @@ func BenchmarkGPUTrainStep(b *testing.B) {
 		names = "small"
 	}
 	for _, name := range strings.Split(names, ",") {
-		b.Run("model="+name, func(b *testing.B) {
-			cfg, err := models.BenchShape(name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			B, T := 8, 512
-			if name != "small" {
-				B, T = 4, 1024
-			}
-			benchTrainStep(b, cfg, B, T, Options{Objective: GRPO})
-		})
+		for _, tf32 := range []bool{false, true} {
+			precision := map[bool]string{false: "fp32", true: "tf32"}[tf32]
+			b.Run("model="+name+"/precision="+precision, func(b *testing.B) {
+				cfg, err := models.BenchShape(name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				B, T := 8, 512
+				if name != "small" {
+					B, T = 4, 1024
+				}
+				benchTrainStep(b, cfg, B, T, Options{Objective: GRPO, TF32: tf32})
+			})
+		}
 	}
 }

@@ -111,6 +111,9 @@ type Options struct {
 	// chunked head, one process) peak RSS 8837 → 5796 MiB and CPU 20.9 →
 	// 18.3 s per step without it.
 	MemPattern bool `json:",omitempty"`
+	// TF32 lets CUDA sessions run float32 MatMuls in TF32
+	// (rt.SessionOptions.TF32); no effect on the CPU.
+	TF32 bool `json:",omitempty"`
 	// RecycleWeights lets a step write the new weights into the buffers
 	// of the weights from two steps before, instead of fresh ones (168 MB,
 	// ~41 k page faults per step on the small preset). The maps Weights
@@ -384,7 +387,7 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory, NoMemPattern: !l.opts.MemPattern}
+	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory, NoMemPattern: !l.opts.MemPattern, TF32: l.opts.TF32}
 	if l.opts.ProfilePrefix != "" {
 		so.ProfilePrefix = l.opts.ProfilePrefix + "_" + name
 	}
