@@ -212,6 +212,21 @@ func TestCUDAPluginPathWithoutDevice(t *testing.T) {
 // TestCUDASessionConfig: CUDA sessions refuse CPU fallback unless asked,
 // and TF32 maps to the provider's option.
 func TestCUDASessionConfig(t *testing.T) {
+	for _, c := range []struct {
+		opts SessionOptions
+		env  string
+		want bool
+	}{
+		{SessionOptions{}, "", true},
+		{SessionOptions{AllowCPUFallback: true}, "", false},
+		{SessionOptions{}, "1", false},
+		{SessionOptions{Config: map[string]string{configNoCPUFallback: "0"}}, "", false},
+	} {
+		t.Setenv(CPUFallbackEnv, c.env)
+		if got := strictDevice(c.opts); got != c.want {
+			t.Errorf("%+v with %s=%q: strict %t, want %t", c.opts, CPUFallbackEnv, c.env, got, c.want)
+		}
+	}
 	if got := cudaOptions(SessionOptions{CUDADeviceID: 2, TF32: true}); got["device_id"] != "2" || got["use_tf32"] != "1" {
 		t.Errorf("options %v", got)
 	}

@@ -242,7 +242,7 @@ func (rt *Runtime) sessionOptions(opts SessionOptions) (*ortgo.SessionOptions, e
 		}
 	}
 	if device == DeviceCUDA {
-		if _, set := opts.Config[configNoCPUFallback]; !set && !opts.AllowCPUFallback {
+		if strictDevice(opts) {
 			if err := so.AddSessionConfigEntry(configNoCPUFallback, "1"); err != nil {
 				return fail("config "+configNoCPUFallback, err)
 			}
@@ -478,6 +478,20 @@ func (s *Session) RunInto(ctx context.Context, inputs, outputs map[string]*Tenso
 // configNoCPUFallback is ORT's session config key that makes session
 // creation fail when a node would fall back to the CPU provider.
 const configNoCPUFallback = "session.disable_cpu_ep_fallback"
+
+// CPUFallbackEnv=1 allows CPU fallback in CUDA sessions, as
+// SessionOptions.AllowCPUFallback does (for scripts: gpu-bench.sh).
+const CPUFallbackEnv = "PZ_CUDA_CPU_FALLBACK"
+
+// strictDevice reports whether a CUDA session gets
+// session.disable_cpu_ep_fallback=1: unless the caller set that key
+// itself, or allowed fallback by option or environment.
+func strictDevice(opts SessionOptions) bool {
+	if _, set := opts.Config[configNoCPUFallback]; set {
+		return false
+	}
+	return !opts.AllowCPUFallback && os.Getenv(CPUFallbackEnv) != "1"
+}
 
 // checkUnallocatable fails for a session output that is not preallocated in
 // outs but that onnxruntime_go cannot take from ORT: a float16 or
