@@ -82,6 +82,7 @@ type SessionOptions struct {
 // DynamicAdvancedSession, whose Run takes its values per call).
 type Session struct {
 	name    string
+	device  string // "cpu" or "cuda", for errors
 	sess    *ortgo.DynamicAdvancedSession
 	inputs  []ValueInfo
 	outputs []ValueInfo // in the order the ORT session was created with
@@ -132,7 +133,7 @@ func (rt *Runtime) newSession(model []byte, path string, opts SessionOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", name, err)
 	}
-	s := &Session{name: name, inputs: sig.inputs, meta: sig.metadata, inIdx: map[string]int{}, outIdx: map[string]int{}}
+	s := &Session{name: name, device: deviceOr(opts.Device, rt.device), inputs: sig.inputs, meta: sig.metadata, inIdx: map[string]int{}, outIdx: map[string]int{}}
 	for i, in := range s.inputs {
 		s.inIdx[in.Name] = i
 	}
@@ -575,6 +576,9 @@ func (s *Session) run(ctx context.Context, inputs, outs map[string]*Tensor) (err
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("run %q: %w (ONNX Runtime: %s)", s.name, ctxErr, ortText(err))
+		}
+		if oom := outOfMemory(s.name, s.device, ortText(err)); oom != nil {
+			return oom
 		}
 		return fmt.Errorf("run %q: ONNX Runtime: %s", s.name, ortText(err))
 	}

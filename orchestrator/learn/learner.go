@@ -660,7 +660,7 @@ func (l *Learner) recompute(ctx context.Context, p *packed) ([]float64, error) {
 	}
 	out, err := fwd.Run(ctx, l.feeds(p), qwen3.LogProbs)
 	if err != nil {
-		return nil, fmt.Errorf("recompute old log-probs: %w", err)
+		return nil, fmt.Errorf("recompute old log-probs: %w", l.oomHint(err, p))
 	}
 	return p.scatter(toF64(out[qwen3.LogProbs])), nil
 }
@@ -742,7 +742,7 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		}
 		out, err := train.RunReusing(ctx, f, l.gradBuffers(min(mi, 1)))
 		if err != nil {
-			return m, fmt.Errorf("learn step %d: %w", l.step, err)
+			return m, fmt.Errorf("learn step %d: %w", l.step, l.oomHint(err, p))
 		}
 		scalar := func(name string) float64 {
 			if t, ok := out[name]; ok {
