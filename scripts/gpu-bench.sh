@@ -85,6 +85,10 @@ if [ ! -x "$bin/engine.test" ]; then
   fi
 fi
 export PZ_DEVICE=cuda
+# ORT's CUDA GroupQueryAttention has fp16/bf16 kernels only: the fp32
+# decode graph uses standard ops on the GPU (PZ_FUSED_OPS=1 to try the
+# fused graph anyway; it then fails strict placement or runs GQA on the CPU).
+export PZ_FUSED_OPS="${PZ_FUSED_OPS:-0}"
 
 # 4. The probe: provider, GPU, CUDA versions, or what is missing.
 if ! timeout 120 "$bin/pz" version --device cuda --probe | tee "$out/probe.txt"; then
@@ -174,7 +178,7 @@ m() { local v="${cell[$1.mem]:-}"; [ -n "$v" ] && echo "$(awk -v m="$v" 'BEGIN {
 echo
 echo "pz on ${gpu:-the GPU} ($(date -u +%Y-%m-%d), $(sed -n 's/^onnxruntime \([0-9.]*\).*/ORT \1/p' "$out/probe.txt"), fp32 weights; anchors: PyTorch bf16 on an H200)"
 echo
-echo "CPU fallback: $fallback"
+echo "CPU fallback: $fallback; decode graph: $([ "$PZ_FUSED_OPS" = 0 ] && echo standard ops || echo fused GQA)"
 echo
 echo "| workload | small (42 M) | anchor | Qwen3-4B shape | anchor |"
 echo "|---|---|---|---|---|"
