@@ -93,10 +93,46 @@ func missingLibraries(path string) ([]string, error) {
 	return missing, nil
 }
 
-// cudaHint is what a missing CUDA runtime library error says to do.
-const cudaHint = "install the CUDA 13 runtime (cudart, cublas, cublasLt, curand; cuDNN 9) " +
-	"or put the directories that hold them on LD_LIBRARY_PATH, e.g. the nvidia-* pip wheels' " +
-	"site-packages/nvidia/*/lib (docs/ort.md)"
+// cudaHint is what a missing CUDA runtime library error says to do, for
+// the CUDA major version the provider at path links.
+func cudaHint(path string) string {
+	v := "the CUDA runtime the provider was built for"
+	if major := providerCUDA(path); major > 0 {
+		v = fmt.Sprintf("the CUDA %d runtime", major)
+	}
+	return "install " + v + " (cudart, cublas, cublasLt, curand; cuDNN 9) " +
+		"or put the directories that hold them on LD_LIBRARY_PATH, e.g. the nvidia-* pip wheels' " +
+		"site-packages/nvidia/*/lib (docs/ort.md)"
+}
+
+// providerCUDA is the CUDA major version a provider was built for, read
+// from the libcudart.so.N it links (0 if none).
+func providerCUDA(path string) int {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	needed, _ := f.ImportedLibraries()
+	for _, n := range needed {
+		if v, ok := strings.CutPrefix(n, "libcudart.so."); ok {
+			if major, err := strconv.Atoi(v); err == nil {
+				return major
+			}
+		}
+	}
+	return 0
+}
+
+// driverTooOld fails when the driver's CUDA version (cuDriverGetVersion's
+// 1000·major + 10·minor) is older than the provider's CUDA major.
+func driverTooOld(driver, providerMajor int) error {
+	if providerMajor == 0 || driver/1000 >= providerMajor {
+		return nil
+	}
+	return fmt.Errorf("device cuda: the NVIDIA driver supports CUDA %s, and the CUDA provider was built for CUDA %d: update the driver (or use a provider built for CUDA %d)",
+		cudaVersion(driver), providerMajor, driver/1000)
+}
 
 // explainCUDA adds to a CUDA provider failure the libraries the provider
 // needs but the loader cannot find, the usual cause.
@@ -106,7 +142,7 @@ func (rt *Runtime) explainCUDA(err error) error {
 	if merr != nil || len(missing) == 0 {
 		return err
 	}
-	return fmt.Errorf("%w; %s needs %s, which the loader cannot find: %s", err, filepath.Base(p), strings.Join(missing, ", "), cudaHint)
+	return fmt.Errorf("%w; %s needs %s, which the loader cannot find: %s", err, filepath.Base(p), strings.Join(missing, ", "), cudaHint(p))
 }
 
 func (rt *Runtime) cudaProvider() string {
@@ -294,7 +330,7 @@ func (rt *Runtime) ProbeCUDA(ctx context.Context, deviceID int) CUDAReport {
 		return fail(err)
 	}
 	if len(r.Missing) > 0 {
-		fail(fmt.Errorf("device cuda: %s needs %s, which the loader cannot find: %s", r.Provider, strings.Join(r.Missing, ", "), cudaHint))
+		fail(fmt.Errorf("device cuda: %s needs %s, which the loader cannot find: %s", r.Provider, strings.Join(r.Missing, ", "), cudaHint(r.Provider)))
 	}
 	if drv, err := openLib("libcuda.so.1"); err != nil {
 		fail(fmt.Errorf("device cuda: no NVIDIA driver: %v", err))
@@ -302,6 +338,9 @@ func (rt *Runtime) ProbeCUDA(ctx context.Context, deviceID int) CUDAReport {
 		defer drv.close()
 		if v, err := drv.intOut("cuDriverGetVersion"); err == nil {
 			r.Driver = cudaVersion(v)
+			if err := driverTooOld(v, providerCUDA(r.Provider)); err != nil {
+				fail(err)
+			}
 		}
 		if err := drv.cuInit(); err != nil {
 			fail(fmt.Errorf("device cuda: the NVIDIA driver found no usable GPU: %w", err))

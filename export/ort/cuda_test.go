@@ -209,6 +209,29 @@ func TestCUDAPluginPathWithoutDevice(t *testing.T) {
 	}
 }
 
+func TestDriverTooOld(t *testing.T) {
+	for _, c := range []struct {
+		driver, major int
+		bad           bool
+	}{{13000, 13, false}, {13020, 13, false}, {12080, 13, true}, {12080, 12, false}, {12080, 0, false}} {
+		err := driverTooOld(c.driver, c.major)
+		if (err != nil) != c.bad {
+			t.Errorf("driver %d, provider CUDA %d: %v", c.driver, c.major, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "supports CUDA 12.8") {
+			t.Errorf("error %q does not name the driver's CUDA", err)
+		}
+	}
+	dir := t.TempDir()
+	p := buildLib(t, dir, "p.so", fakePlugin, []string{"libcudart.so.12"}, true)
+	if got := providerCUDA(p); got != 12 {
+		t.Errorf("provider CUDA %d, want 12", got)
+	}
+	if h := cudaHint(p); !strings.Contains(h, "the CUDA 12 runtime") {
+		t.Errorf("hint for a CUDA 12 provider: %q", h)
+	}
+}
+
 // TestCUDASessionConfig: CUDA sessions refuse CPU fallback unless asked,
 // and TF32 maps to the provider's option.
 func TestCUDASessionConfig(t *testing.T) {
