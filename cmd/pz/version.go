@@ -51,6 +51,18 @@ func versionCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "onnxruntime %s (%s, device %s)\n", rt.Version(), rt.LibraryPath(), rt.Device())
+			if c.Bool("probe") && rt.Device() == ort.DeviceCUDA {
+				// Provider, GPU and CUDA versions, then the first problem.
+				r := rt.ProbeCUDA(c.Context, 0)
+				for _, l := range r.Lines() {
+					fmt.Fprintln(c.App.Writer, l)
+				}
+				if r.Err != nil {
+					return r.Err
+				}
+				fmt.Fprintf(c.App.Writer, "probe ok on %s\n", rt.Device())
+				return nil
+			}
 			if c.Bool("probe") {
 				if err := rt.Probe(c.Context, ""); err != nil {
 					return err

@@ -26,15 +26,21 @@ var runtime struct {
 
 // Runtime returns the shared ONNX Runtime. Without a library it skips the
 // test, except under CI (env CI set), where a missing library must fail:
-// .ci/run installs it.
+// .ci/run installs it. PZ_DEVICE=cuda makes every session of the tests and
+// benchmarks that use it run on the GPU (scripts/gpu-bench.sh).
 func Runtime(tb testing.TB) *ort.Runtime {
 	tb.Helper()
 	runtime.once.Do(func() {
-		if _, err := ort.FindLibrary(""); err != nil {
+		device, err := ort.ResolveDevice("")
+		if err != nil {
 			runtime.err = err
 			return
 		}
-		runtime.rt, runtime.err = ort.Init(ort.Options{})
+		if _, err := ort.FindDeviceLibrary(device, ""); err != nil {
+			runtime.err = err
+			return
+		}
+		runtime.rt, runtime.err = ort.Init(ort.Options{Device: device})
 	})
 	if runtime.err != nil {
 		if os.Getenv("CI") == "" {

@@ -29,7 +29,7 @@
 // state in pz; everything else hangs off the *Runtime it returns. The
 // environment lives until the process exits.
 //
-// # Limits of onnxruntime_go v1.27.0 designed around here
+// # Limits of onnxruntime_go designed around here (found with v1.27.0)
 //
 //   - Tensors live in host memory: with the CUDA provider every Run copies its
 //     inputs to the device and its outputs back (there is no device-side

@@ -25,9 +25,9 @@ const (
 	DeviceCUDA = "cuda"
 )
 
-// MinVersion is the oldest ONNX Runtime release whose C API (version 24) the
-// bundled onnxruntime_go v1.27.0 requests; an older library cannot serve it.
-const MinVersion = "1.24.0"
+// MinVersion is the oldest ONNX Runtime release whose C API (version 29) the
+// bundled onnxruntime_go v1.36.0 requests; an older library cannot serve it.
+const MinVersion = "1.29.0"
 
 // cachePaths are where the setup scripts put the library, relative to the
 // repository root (the directory holding go.mod).
@@ -194,7 +194,7 @@ func checkVersion(v string) error {
 	for i := range got {
 		if got[i] != want[i] {
 			if got[i] < want[i] {
-				return fmt.Errorf("ONNX Runtime %s is older than %s, the oldest whose C API onnxruntime_go v1.27.0 can use", v, MinVersion)
+				return fmt.Errorf("ONNX Runtime %s is older than %s, the oldest whose C API onnxruntime_go v1.36.0 can use", v, MinVersion)
 			}
 			return nil
 		}

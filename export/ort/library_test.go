@@ -146,7 +146,7 @@ func TestCheckLibrary(t *testing.T) {
 		{"missing", filepath.Join(dir, "none.so"), ErrLibraryNotFound, []string{"none.so does not exist", "setup-ort.sh"}},
 		{"directory", dir, ErrBadLibrary, []string{"is a directory"}},
 		{"text file", text, ErrBadLibrary, []string{text, "not an ELF shared library", "setup-ort.sh"}},
-		{"too old", fakeLib(t, "1.20.0"), ErrBadLibrary, []string{"ONNX Runtime 1.20.0 is older than 1.24.0", "setup-ort.sh"}},
+		{"too old", fakeLib(t, "1.20.0"), ErrBadLibrary, []string{"ONNX Runtime 1.20.0 is older than 1.29.0", "setup-ort.sh"}},
 	}
 	if libc := "/lib/x86_64-linux-gnu/libc.so.6"; fileExists(libc) {
 		tests = append(tests, struct {

@@ -12,17 +12,22 @@ import (
 // before real work starts: ORT loads the provider libraries only when a
 // session asks for them.
 func (rt *Runtime) Probe(ctx context.Context, device string) error {
-	s, err := rt.NewSession(identityModel(), SessionOptions{Name: "probe", Device: device, IntraOpThreads: 1})
+	return rt.probe(ctx, SessionOptions{Name: "probe", Device: device, IntraOpThreads: 1})
+}
+
+func (rt *Runtime) probe(ctx context.Context, so SessionOptions) error {
+	device := deviceOr(so.Device, rt.device)
+	s, err := rt.NewSession(identityModel(), so)
 	if err != nil {
-		return fmt.Errorf("probe device %s: %w", deviceOr(device, rt.device), err)
+		return fmt.Errorf("probe device %s: %w", device, err)
 	}
 	defer s.Close()
 	out, err := s.Run(ctx, map[string]*Tensor{"x": F32([]int64{2}, []float32{1, 2})})
 	if err != nil {
-		return fmt.Errorf("probe device %s: %w", deviceOr(device, rt.device), err)
+		return fmt.Errorf("probe device %s: %w", device, err)
 	}
 	if got := out["y"].Float32s(); got[0] != 1 || got[1] != 2 {
-		return fmt.Errorf("probe device %s: Identity returned %v, want [1 2]", deviceOr(device, rt.device), got)
+		return fmt.Errorf("probe device %s: Identity returned %v, want [1 2]", device, got)
 	}
 	return nil
 }

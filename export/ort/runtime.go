@@ -38,8 +38,9 @@ type Runtime struct {
 // onnxruntime_go keep it in process-wide state, so it is loaded once and
 // shared; see the package comment.
 var process struct {
-	mu sync.Mutex
-	rt *Runtime
+	mu      sync.Mutex
+	rt      *Runtime
+	plugins map[string]pluginState // EP libraries registered, by path (cuda.go)
 }
 
 // Init loads the ONNX Runtime library once per process and returns the
@@ -115,7 +116,7 @@ func load(lib string, ortLog bool) (string, error) {
 		// ("Error setting ORT API base: 2" means the C API version is missing).
 		msg := err.Error()
 		if strings.HasSuffix(msg, "ORT API base: 2") {
-			msg = "it does not offer the C API version onnxruntime_go v1.27.0 needs (ONNX Runtime older than " + MinVersion + "?)"
+			msg = "it does not offer the C API version onnxruntime_go v1.36.0 needs (ONNX Runtime older than " + MinVersion + "?)"
 		}
 		return "", fmt.Errorf("%w: load %s: %s; %s", ErrBadLibrary, lib, msg, setupHints[DeviceCPU])
 	}

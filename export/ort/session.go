@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -41,6 +40,19 @@ type SessionOptions struct {
 	Device string
 	// CUDADeviceID picks the GPU when Device is "cuda".
 	CUDADeviceID int
+	// TF32 lets the CUDA provider run float32 MatMuls in TF32 (the CUDA
+	// provider's use_tf32; off means full float32).
+	TF32 bool
+	// AllowCPUFallback lets ORT place nodes the CUDA provider has no kernel
+	// for on the CPU. Off by default: a CUDA session whose graph would
+	// cross to the host then fails to load, naming the node
+	// (session.disable_cpu_ep_fallback), instead of running slowly.
+	AllowCPUFallback bool
+	// CUDAPath picks how the CUDA provider is enabled: "plugin" (ORT's EP
+	// API), "bridge" (the classic provider bridge) or "auto"/"" (the
+	// plugin when the provider exports it; $PZ_CUDA_PATH when unset); see
+	// cuda.go.
+	CUDAPath string
 	// Optimization is the graph optimization level.
 	Optimization Optimization
 	// NoCPUArena turns off ORT's CPU memory arena: the arena keeps every
@@ -48,6 +60,11 @@ type SessionOptions struct {
 	// intermediates are large and few (a training step: measured 11.2 GB
 	// → 6.4 GB peak on the small preset at the same speed).
 	NoCPUArena bool
+	// NoMemPattern turns off ORT's memory pattern: after a run with new
+	// input shapes ORT plans all intermediates into one block per run;
+	// with the arena on, the arena then keeps both that block and the
+	// first run's separate allocations.
+	NoMemPattern bool
 	// ProfilePrefix, when set, makes ORT write a JSON trace named
 	// <prefix>_<date>.json when the session is closed.
 	ProfilePrefix string
@@ -65,6 +82,7 @@ type SessionOptions struct {
 // DynamicAdvancedSession, whose Run takes its values per call).
 type Session struct {
 	name    string
+	device  string // "cpu" or "cuda", for errors
 	sess    *ortgo.DynamicAdvancedSession
 	inputs  []ValueInfo
 	outputs []ValueInfo // in the order the ORT session was created with
@@ -115,7 +133,7 @@ func (rt *Runtime) newSession(model []byte, path string, opts SessionOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", name, err)
 	}
-	s := &Session{name: name, inputs: sig.inputs, meta: sig.metadata, inIdx: map[string]int{}, outIdx: map[string]int{}}
+	s := &Session{name: name, device: deviceOr(opts.Device, rt.device), inputs: sig.inputs, meta: sig.metadata, inIdx: map[string]int{}, outIdx: map[string]int{}}
 	for i, in := range s.inputs {
 		s.inIdx[in.Name] = i
 	}
@@ -197,6 +215,11 @@ func (rt *Runtime) sessionOptions(opts SessionOptions) (*ortgo.SessionOptions, e
 			return fail("cpu memory arena", err)
 		}
 	}
+	if opts.NoMemPattern {
+		if err := so.SetMemPattern(false); err != nil {
+			return fail("memory pattern", err)
+		}
+	}
 	if opts.ProfilePrefix != "" {
 		if err := so.EnableProfiling(opts.ProfilePrefix); err != nil {
 			return fail("profiling", err)
@@ -220,36 +243,17 @@ func (rt *Runtime) sessionOptions(opts SessionOptions) (*ortgo.SessionOptions, e
 		}
 	}
 	if device == DeviceCUDA {
-		if err := rt.appendCUDA(so, opts.CUDADeviceID); err != nil {
+		if strictDevice(opts) {
+			if err := so.AddSessionConfigEntry(configNoCPUFallback, "1"); err != nil {
+				return fail("config "+configNoCPUFallback, err)
+			}
+		}
+		if err := rt.appendCUDA(so, opts); err != nil {
 			so.Destroy()
 			return nil, err
 		}
 	}
 	return so, nil
-}
-
-// appendCUDA adds the CUDA execution provider. ORT loads
-// libonnxruntime_providers_cuda.so (and the CUDA 13 runtime it needs) here,
-// so a missing provider or toolkit surfaces now, not at Run.
-func (rt *Runtime) appendCUDA(so *ortgo.SessionOptions, deviceID int) error {
-	if err := rt.checkCUDA(); err != nil {
-		return err
-	}
-	cu, err := ortgo.NewCUDAProviderOptions()
-	if err != nil {
-		// Plugin-EP builds (such as the asus4 npm packages) answer this way:
-		// their CUDA provider needs ORT's EP-selection API, which
-		// onnxruntime_go v1.27.0 does not wrap (docs/ort.md).
-		return fmt.Errorf("device cuda: %s has no CUDA provider bridge (%s): use an official ONNX Runtime GPU build, see docs/ort.md", rt.lib, ortText(err))
-	}
-	defer cu.Destroy()
-	if err := cu.Update(map[string]string{"device_id": strconv.Itoa(deviceID)}); err != nil {
-		return fmt.Errorf("device cuda: set device_id %d with %s: %s; %s", deviceID, rt.lib, ortText(err), setupHints[DeviceCUDA])
-	}
-	if err := so.AppendExecutionProviderCUDA(cu); err != nil {
-		return fmt.Errorf("device cuda: enable the CUDA provider of %s: %s; %s", rt.lib, ortText(err), setupHints[DeviceCUDA])
-	}
-	return nil
 }
 
 // Name is the model's name used in errors.
@@ -472,13 +476,31 @@ func (s *Session) RunInto(ctx context.Context, inputs, outputs map[string]*Tenso
 	return s.run(ctx, inputs, outs)
 }
 
+// configNoCPUFallback is ORT's session config key that makes session
+// creation fail when a node would fall back to the CPU provider.
+const configNoCPUFallback = "session.disable_cpu_ep_fallback"
+
+// CPUFallbackEnv=1 allows CPU fallback in CUDA sessions, as
+// SessionOptions.AllowCPUFallback does (for scripts: gpu-bench.sh).
+const CPUFallbackEnv = "PZ_CUDA_CPU_FALLBACK"
+
+// strictDevice reports whether a CUDA session gets
+// session.disable_cpu_ep_fallback=1: unless the caller set that key
+// itself, or allowed fallback by option or environment.
+func strictDevice(opts SessionOptions) bool {
+	if _, set := opts.Config[configNoCPUFallback]; set {
+		return false
+	}
+	return !opts.AllowCPUFallback && os.Getenv(CPUFallbackEnv) != "1"
+}
+
 // checkUnallocatable fails for a session output that is not preallocated in
-// outs but that onnxruntime_go v1.27.0 cannot take from ORT: a float16 or
+// outs but that onnxruntime_go cannot take from ORT: a float16 or
 // bfloat16 tensor (it copies one byte per element and then fails).
 func (s *Session) checkUnallocatable(outs map[string]*Tensor) error {
 	for _, o := range s.outputs {
 		if _, ok := outs[o.Name]; !ok && (o.DType == Float16 || o.DType == BFloat16) {
-			return fmt.Errorf("run %q: output %s has dynamic dims, and onnxruntime_go v1.27.0 cannot copy a %v output that ORT allocates: pass it to RunInto, or leave it out with SessionOptions.Outputs",
+			return fmt.Errorf("run %q: output %s has dynamic dims, and onnxruntime_go cannot copy a %v output that ORT allocates: pass it to RunInto, or leave it out with SessionOptions.Outputs",
 				s.name, o, o.DType)
 		}
 	}
@@ -554,6 +576,9 @@ func (s *Session) run(ctx context.Context, inputs, outs map[string]*Tensor) (err
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("run %q: %w (ONNX Runtime: %s)", s.name, ctxErr, ortText(err))
+		}
+		if oom := outOfMemory(s.name, s.device, ortText(err)); oom != nil {
+			return oom
 		}
 		return fmt.Errorf("run %q: ONNX Runtime: %s", s.name, ortText(err))
 	}

@@ -36,6 +36,14 @@ type ForwardOptions struct {
 	Entropy bool
 	// Name names the graph.
 	Name string
+	// LossPositions adds the loss_positions input and computes log-probs
+	// (and the entropy) only there: LogProbs is then [tokens] (head.go).
+	LossPositions bool
+	// VocabChunk > 0 takes the log-softmax over chunks of that many
+	// vocabulary rows with a hand-written backward pass that never holds
+	// [positions, vocab] (head.go); train graphs must then take their
+	// gradients from Grads. Ignored with Entropy.
+	VocabChunk int
 }
 
 // Forward is a built (not yet finished) train graph: callers add a loss on
@@ -46,6 +54,15 @@ type Forward struct {
 	Model                            *Model
 	InputIDs, PositionIDs, Mask, Tgt *export.Value
 	LogProbs, Entropy                *export.Value
+	// Positions is the loss_positions input (ForwardOptions.LossPositions).
+	Positions *export.Value
+	head      *chunkedHead
+}
+
+// Grads returns the gradients of loss (built on LogProbs and Entropy)
+// with respect to Model.Params.
+func (f *Forward) Grads(loss *export.Value) ([]*export.Value, error) {
+	return gradients(f.G, f.Model, f.head, loss)
 }
 
 // BuildForward builds the full-sequence forward pass: per-token log-probs
@@ -61,7 +78,9 @@ func BuildForward(cfg *models.Config, opts ForwardOptions) (f *Forward, err erro
 		f.InputIDs, f.PositionIDs, f.Mask, f.Tgt = trainInputs(g)
 		m := Bind(g, cfg, opts.DType, opts.Weights)
 		f.Model = m
-		f.LogProbs, f.Entropy = m.TargetLogProbs(g, f.InputIDs, f.PositionIDs, f.Mask, f.Tgt, opts.Entropy)
+		f.Positions = opts.positionsInput(g)
+		h := m.Hidden(g, f.InputIDs, f.PositionIDs, m.causalMask(g, f.Mask, nil))
+		f.LogProbs, f.Entropy, f.head = m.head(g, h, f.Tgt, f.Positions, opts.Entropy, opts.VocabChunk)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s graph: %w", cfg.ModelType, err)
@@ -104,6 +123,14 @@ func (o ForwardOptions) withDefaults(cfg *models.Config, name string) (ForwardOp
 	}
 	_, err := invFreq(cfg)
 	return o, err
+}
+
+// positionsInput declares loss_positions when the options ask for it.
+func (o ForwardOptions) positionsInput(g *export.Graph) *export.Value {
+	if !o.LossPositions {
+		return nil
+	}
+	return g.Input(LossPositions, export.Int64, export.S(DimTokens))
 }
 
 // trainInputs declares the [batch, seq] inputs of a train graph.

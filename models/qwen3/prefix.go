@@ -45,6 +45,14 @@ type PrefixForward struct {
 	PrefixIndex                      *export.Value
 	InputIDs, PositionIDs, Mask, Tgt *export.Value
 	LogProbs, Entropy                *export.Value
+	Positions                        *export.Value // ForwardOptions.LossPositions
+	head                             *chunkedHead
+}
+
+// Grads returns the gradients of loss (built on LogProbs and Entropy)
+// with respect to Model.Params.
+func (f *PrefixForward) Grads(loss *export.Value) ([]*export.Value, error) {
+	return gradients(f.G, f.Model, f.head, loss)
 }
 
 // BuildPrefixForward builds the shared-prefix train graph. The suffix
@@ -66,7 +74,8 @@ func BuildPrefixForward(cfg *models.Config, opts ForwardOptions) (f *PrefixForwa
 		m := Bind(g, cfg, opts.DType, opts.Weights)
 		f.Model = m
 		h := m.prefixHidden(g, f.PrefixIDs, f.PrefixPos, f.PrefixMask, f.PrefixIndex, f.InputIDs, f.PositionIDs, f.Mask)
-		f.LogProbs, f.Entropy = m.targetLogProbs(g, h, f.Tgt, opts.Entropy)
+		f.Positions = opts.positionsInput(g)
+		f.LogProbs, f.Entropy, f.head = m.head(g, h, f.Tgt, f.Positions, opts.Entropy, opts.VocabChunk)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s prefix graph: %w", cfg.ModelType, err)

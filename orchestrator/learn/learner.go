@@ -107,7 +107,19 @@ type Options struct {
 	// LowMemory turns off ONNX Runtime's CPU memory arena in the learner's
 	// sessions: measured on the small preset (8×512, 1 thread) peak RSS
 	// 11.5 → 7.0 GB, but 15.8 → 21.1 s per step, so it is off by default.
+	// Since the chunked head and the memory pattern's removal it no longer
+	// saves memory (2 threads: 6192 MiB against 5796 MiB with the arena).
 	LowMemory bool `json:",omitempty"`
+	// MemPattern turns ORT's memory pattern back on in the learner's
+	// sessions. It is off by default (rt.SessionOptions.NoMemPattern):
+	// with the arena, ORT then kept both the planned block and the first
+	// run's allocations; measured on the small preset (8×512, 2 threads,
+	// chunked head, one process) peak RSS 8837 → 5796 MiB and CPU 20.9 →
+	// 18.3 s per step without it.
+	MemPattern bool `json:",omitempty"`
+	// TF32 lets CUDA sessions run float32 MatMuls in TF32
+	// (rt.SessionOptions.TF32); no effect on the CPU.
+	TF32 bool `json:",omitempty"`
 	// RecycleWeights lets a step write the new weights into the buffers
 	// of the weights from two steps before, instead of fresh ones (168 MB,
 	// ~41 k page faults per step on the small preset). The maps Weights
@@ -122,7 +134,17 @@ type Options struct {
 	ProfilePrefix string `json:",omitempty"`
 	// DType of the compute (Float32; Float64 for gradient tests).
 	DType export.DType
+	// VocabChunk is the number of vocabulary rows per chunk of the train
+	// graph's log-softmax (qwen3.ForwardOptions.VocabChunk; logits are
+	// recomputed chunk by chunk in the backward pass, so no [tokens,
+	// vocab] tensor is held): 0 means DefaultVocabChunk, < 0 the plain
+	// full-vocabulary head. Graphs with an entropy term take the plain head.
+	VocabChunk int `json:",omitempty"`
 }
+
+// DefaultVocabChunk is the default Options.VocabChunk: [tokens, 4096]
+// float32 chunks are 64 MiB at 4096 tokens.
+const DefaultVocabChunk = 4096
 
 // Defaults fills unset options.
 func (o *Options) Defaults() {
@@ -276,15 +298,20 @@ const gradPrefix = "grad/"
 func (l *Learner) build() error {
 	dt := l.opts.DType
 	withEntropy := l.opts.Policy.EntropyCoef > 0 || l.opts.Policy.EntropyPerToken
-	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train"})
+	chunk := l.opts.VocabChunk
+	if chunk == 0 {
+		chunk = DefaultVocabChunk
+	}
+	// Log-probs only at completion positions (loss_positions, see feeds).
+	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train", LossPositions: true, VocabChunk: chunk})
 	if err != nil {
 		return err
 	}
-	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Model.Params, "train"); err != nil {
+	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Grads, "train"); err != nil {
 		return err
 	}
 	// Forward-only graph for recomputing old log-probs.
-	ff, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward"})
+	ff, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward", LossPositions: true, VocabChunk: chunk})
 	if err != nil {
 		return err
 	}
@@ -293,14 +320,14 @@ func (l *Learner) build() error {
 		return err
 	}
 	if l.opts.SharedPrefix {
-		pf, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train_prefix"})
+		pf, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train_prefix", LossPositions: true, VocabChunk: chunk})
 		if err != nil {
 			return err
 		}
-		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Model.Params, "train_prefix"); err != nil {
+		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Grads, "train_prefix"); err != nil {
 			return err
 		}
-		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix"})
+		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix", LossPositions: true, VocabChunk: chunk})
 		if err != nil {
 			return err
 		}
@@ -322,8 +349,9 @@ func (l *Learner) build() error {
 }
 
 // trainSession adds the objective on logprobs to a forward graph, its
-// gradients with respect to params, and the outputs the learner reads.
-func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, params []*export.Value, name string) (*rt.Session, error) {
+// gradients with respect to the model's weights (from grads), and the
+// outputs the learner reads.
+func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, gradsOf func(*export.Value) ([]*export.Value, error), name string) (*rt.Session, error) {
 	dt := l.opts.DType
 	var terms map[string]*export.Value
 	if l.opts.Objective == NextToken {
@@ -340,7 +368,7 @@ func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value,
 			return nil, err
 		}
 	}
-	grads, err := g.GradE(terms[loss.Loss], params...)
+	grads, err := gradsOf(terms[loss.Loss])
 	if err != nil {
 		return nil, fmt.Errorf("%s graph gradients: %w", name, err)
 	}
@@ -365,7 +393,7 @@ func (l *Learner) session(g *export.Graph, name string) (*rt.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s graph: %w", name, err)
 	}
-	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory}
+	so := rt.SessionOptions{Name: name, IntraOpThreads: l.opts.IntraOpThreads, NoCPUArena: l.opts.LowMemory, NoMemPattern: !l.opts.MemPattern, TF32: l.opts.TF32}
 	if l.opts.ProfilePrefix != "" {
 		so.ProfilePrefix = l.opts.ProfilePrefix + "_" + name
 	}
@@ -428,6 +456,10 @@ type packed struct {
 	rows                []int     // sample index per row
 	off                 []int     // position of each row's first completion token's log-prob
 	tokens              int
+	// lossPos are the flat indices r·T + t of the completion positions
+	// (every completion token, loss-masked ones included), in order: the
+	// train graph computes log-probs only there (qwen3.LossPositions).
+	lossPos []int64
 	// Shared-prefix micro-batches: Pn prefixes of Tp slots ([Pn, Tp],
 	// right-padded) and the prefix row of each of the B suffix rows.
 	prefix                    bool
@@ -445,6 +477,7 @@ func (p *packed) alloc(n int) {
 // completion fills position k with completion token j of s, whose
 // aggregation weight is w (both packers share it).
 func (p *packed) completion(k int, s *Sample, j int, w float64) {
+	p.lossPos = append(p.lossPos, int64(k))
 	p.adv[k], p.ec[k], p.w[k] = float64(s.Advantage), float64(s.EntropyCoef), w
 	if w != 0 {
 		p.tokens++
@@ -533,6 +566,25 @@ func (l *Learner) pack(batch []Sample, ws [][]float64, idx []int) []*packed {
 	return out
 }
 
+// gather picks v's values at the loss positions.
+func (p *packed) gather(v []float64) []float64 {
+	out := make([]float64, len(p.lossPos))
+	for i, k := range p.lossPos {
+		out[i] = v[k]
+	}
+	return out
+}
+
+// scatter spreads values at the loss positions over all B·T positions
+// (zeros elsewhere), the layout the rest of Step indexes.
+func (p *packed) scatter(v []float64) []float64 {
+	out := make([]float64, p.B*p.T)
+	for i, k := range p.lossPos {
+		out[k] = v[i]
+	}
+	return out
+}
+
 func (l *Learner) floatTensor(shape []int64, v []float64) *rt.Tensor {
 	if l.opts.DType == export.Float64 {
 		return rt.F64(shape, v)
@@ -570,6 +622,7 @@ func (l *Learner) feeds(p *packed) map[string]*rt.Tensor {
 		f[qwen3.PrefixAttentionMask] = rt.I64(psh, p.pmask)
 		f[qwen3.PrefixIndex] = rt.I64([]int64{int64(p.B)}, p.pindex)
 	}
+	f[qwen3.LossPositions] = rt.I64([]int64{int64(len(p.lossPos))}, p.lossPos)
 	for _, s := range l.specs {
 		f[s.Name] = l.weightTensor(s.Name, s.Shape)
 	}
@@ -613,9 +666,9 @@ func (l *Learner) recompute(ctx context.Context, p *packed) ([]float64, error) {
 	}
 	out, err := fwd.Run(ctx, l.feeds(p), qwen3.LogProbs)
 	if err != nil {
-		return nil, fmt.Errorf("recompute old log-probs: %w", err)
+		return nil, fmt.Errorf("recompute old log-probs: %w", l.oomHint(err, p))
 	}
-	return toF64(out[qwen3.LogProbs]), nil
+	return p.scatter(toF64(out[qwen3.LogProbs])), nil
 }
 
 // Step applies one optimizer step over batch (which should hold no
@@ -668,17 +721,18 @@ func (l *Learner) step1(ctx context.Context, batch []Sample, frozen bool) (Metri
 		if err := l.fillOld(ctx, batch, p, frozen); err != nil {
 			return m, err
 		}
-		sh := []int64{int64(p.B), int64(p.T)}
+		// The loss inputs are [tokens], at the completion positions.
+		sh := []int64{int64(len(p.lossPos))}
 		f := l.feeds(p)
-		f[loss.TokenWeights] = l.floatTensor(sh, p.w)
+		f[loss.TokenWeights] = l.floatTensor(sh, p.gather(p.w))
 		if l.opts.Objective == GRPO {
-			f[loss.OldLogProbs] = l.floatTensor(sh, p.old)
-			f[loss.Advantages] = l.floatTensor(sh, p.adv)
+			f[loss.OldLogProbs] = l.floatTensor(sh, p.gather(p.old))
+			f[loss.Advantages] = l.floatTensor(sh, p.gather(p.adv))
 			if l.opts.Policy.KL != loss.KLNone {
-				f[loss.RefLogProbs] = l.floatTensor(sh, p.ref)
+				f[loss.RefLogProbs] = l.floatTensor(sh, p.gather(p.ref))
 			}
 			if l.opts.Policy.EntropyPerToken {
-				f[loss.EntropyCoefs] = l.floatTensor(sh, p.ec)
+				f[loss.EntropyCoefs] = l.floatTensor(sh, p.gather(p.ec))
 			}
 		}
 		train := l.train
@@ -687,7 +741,7 @@ func (l *Learner) step1(ctx context.Context, batch []Sample, frozen bool) (Metri
 		}
 		out, err := train.RunReusing(ctx, f, l.gradBuffers(min(mi, 1)))
 		if err != nil {
-			return m, fmt.Errorf("learn step %d: %w", l.step, err)
+			return m, fmt.Errorf("learn step %d: %w", l.step, l.oomHint(err, p))
 		}
 		scalar := func(name string) float64 {
 			if t, ok := out[name]; ok {
@@ -702,7 +756,7 @@ func (l *Learner) step1(ctx context.Context, batch []Sample, frozen bool) (Metri
 		m.KLLoss += scalar(loss.KLLoss)
 		m.Entropy += scalar(loss.EntropyMean)
 		// Rollout/learner mismatch over tokens whose rollout log-probs we have.
-		lp := toF64(out[qwen3.LogProbs])
+		lp := p.scatter(toF64(out[qwen3.LogProbs]))
 		for r, i := range p.rows {
 			ro := rolloutLogProbs(&batch[i], frozen)
 			if ro == nil {

@@ -3,6 +3,7 @@ package learn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -88,11 +89,19 @@ func objective(t *testing.T, cfg *models.Config, w map[string][]float64, b []Sam
 // TestSGDStepIsMinusGradient: with SGD, lr 1, no clipping and no decay,
 // one step must move the weights by exactly −∇(token-mean clipped loss);
 // the gradient is checked against central finite differences of the loss
-// computed independently in float64.
+// computed independently in float64. It runs with the full-vocabulary
+// head, and with the chunked one (hand-written backward) at a chunk size
+// that does not divide the vocabulary.
 func TestSGDStepIsMinusGradient(t *testing.T) {
+	for _, chunk := range []int{-1, 5} {
+		t.Run(fmt.Sprintf("vocab_chunk=%d", chunk), func(t *testing.T) { testSGDStep(t, chunk) })
+	}
+}
+
+func testSGDStep(t *testing.T, chunk int) {
 	cfg := microConfig()
 	w0 := qwen3.RandomWeights(cfg, 3, 0.5)
-	l, err := New(exporttest.Runtime(t), cfg, cloneWeights(w0), Options{Optimizer: "sgd", LR: 1})
+	l, err := New(exporttest.Runtime(t), cfg, cloneWeights(w0), Options{Optimizer: "sgd", LR: 1, VocabChunk: chunk})
 	if err != nil {
 		t.Fatal(err)
 	}
