@@ -363,3 +363,31 @@ func (c *Config) CheckExperts(names []string) error {
 	}
 	return nil
 }
+
+// TinyMoE is the Qwen3-MoE test and demo preset: tiny's attention and
+// vocabulary with 8 experts of width 32 per layer, 2 chosen per token and
+// renormalised (as Qwen3-30B-A3B's norm_topk_prob), untied embeddings.
+// Its active MLP parameters per token (router 8·64 + 2 experts · 3·32·64)
+// match a dense tiny with intermediate_size 64 plus the router.
+func TinyMoE() Config {
+	c := Tiny()
+	c.Architectures = []string{familyArchitecture[FamilyQwen3MoE]}
+	c.ModelType = FamilyQwen3MoE
+	c.TieWordEmbeddings = false
+	c.MoE = MoE{NumExperts: 8, NumExpertsPerTok: 2, MoEIntermediateSize: 32, NormTopKProb: true,
+		DecoderSparseStep: 1, MLPOnlyLayers: []int{}, RouterAuxLossCoef: 0.001, expertsKey: "num_experts"}
+	return c
+}
+
+// TinySmolLM3 is the SmolLM3 test and demo preset: 4 layers (the fourth
+// without RoPE, SmolLM3's every-4th NoPE rule), tiny's widths, no q/k
+// norms, tied embeddings.
+func TinySmolLM3() Config {
+	c := Tiny()
+	c.Architectures = []string{familyArchitecture[FamilySmolLM3]}
+	c.ModelType = FamilySmolLM3
+	c.NumHiddenLayers = 4
+	c.RopeTheta = 5e6
+	c.NoPE = NoPE{Layers: []int{1, 1, 1, 0}, Interval: 4}
+	return c
+}
