@@ -103,6 +103,7 @@ func learnCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			l.SetCheckpointDType(ck.DType) // written back as loaded
 			defer l.Close()
 			var version int64
 			if resumeFrom != "" {

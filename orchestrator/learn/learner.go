@@ -18,6 +18,7 @@ import (
 	"pz/models"
 	"pz/models/loss"
 	"pz/models/qwen3"
+	"pz/models/safetensors"
 )
 
 // Sample is one sequence to learn from: a prompt and a completion (the
@@ -225,6 +226,9 @@ type Learner struct {
 	fwdPrefix   *rt.Session
 	opt         *rt.Session
 	optim       export.Optimizer
+	// ckptDType is the checkpoints' weight dtype when SaveOptions names
+	// none (SetCheckpointDType).
+	ckptDType safetensors.DType
 }
 
 // New builds the train, forward and optimizer graphs for cfg. The learner
