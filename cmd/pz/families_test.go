@@ -17,7 +17,8 @@ import (
 // TestFamiliesEndToEnd runs every model command on the tiny-moe and
 // tiny-smollm3 presets: init-model, score, generate, rollout, learn (from
 // a bfloat16 checkpoint, written back in bfloat16 with the HF tensor
-// names), a one-step train, eval and export --gguf.
+// names; for MoE also with the router aux loss), a one-step train, eval
+// and export --gguf.
 func TestFamiliesEndToEnd(t *testing.T) {
 	exporttest.Runtime(t)
 	if testing.Short() {
@@ -81,6 +82,9 @@ func TestFamiliesEndToEnd(t *testing.T) {
 			}
 			if slices.Equal(out.Weights[name], ck.Weights[name]) {
 				t.Errorf("learn did not change %s", name)
+			}
+			if ck.Config.IsMoE() { // the optional router load-balancing term
+				pz(t, "learn", "--model", model, "--in", rows, "--out", filepath.Join(dir, "learn-aux"), "--router-aux-loss-coef", "0.01")
 			}
 
 			run := filepath.Join(dir, "train")

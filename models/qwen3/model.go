@@ -122,6 +122,9 @@ type Model struct {
 	// Params lists the weights in the order of Config.TensorSpecs.
 	Params []*export.Value
 	dtype  export.DType
+	// routing collects every MoE block's router output as the graph is
+	// built (moe.go: RouterAuxLoss).
+	routing []routerOut
 }
 
 // Bind creates the model's weights in g through src, in TensorSpecs order.
@@ -161,7 +164,7 @@ func Bind(g *export.Graph, cfg *models.Config, dt export.DType, src WeightSource
 			AttnNorm: RMSNorm{W: w[p+"input_layernorm.weight"], Eps: eps},
 			Attn:     a,
 			MLPNorm:  RMSNorm{W: w[p+"post_attention_layernorm.weight"], Eps: eps},
-			MLP:      bindMLP(cfg, i, w),
+			MLP:      m.bindMLP(cfg, i, w),
 		})
 	}
 	m.Norm = RMSNorm{W: w["model.norm.weight"], Eps: eps}

@@ -33,17 +33,25 @@ type MoE struct {
 	NormTopK bool
 	// Sparse selects the gathered form; false is the dense masked form.
 	Sparse bool
+	// record, when set, receives each Forward's router output (the
+	// model's list, for RouterAuxLoss).
+	record *[]routerOut
 }
+
+// routerOut is one MoE block's router softmax [..., E] and choice mask
+// [..., E] (bool) from one Forward.
+type routerOut struct{ probs, chosen *export.Value }
 
 // bindMLP builds layer i's MLP block from the bound weights w: the dense
 // MLP, or the routed experts of a sparse Qwen3-MoE layer (in their sparse
 // form; tests switch to the dense reference with SetMoESparse).
-func bindMLP(cfg *models.Config, i int, w map[string]*export.Value) FeedForward {
+func (mod *Model) bindMLP(cfg *models.Config, i int, w map[string]*export.Value) FeedForward {
 	p := fmt.Sprintf("model.layers.%d.mlp.", i)
 	if !cfg.SparseLayer(i) {
 		return MLP{Gate: Linear{W: w[p+"gate_proj.weight"]}, Up: Linear{W: w[p+"up_proj.weight"]}, Down: Linear{W: w[p+"down_proj.weight"]}}
 	}
-	m := MoE{Router: Linear{W: w[models.RouterName(i)]}, TopK: cfg.MoE.NumExpertsPerTok, NormTopK: cfg.MoE.NormTopKProb, Sparse: true}
+	m := MoE{Router: Linear{W: w[models.RouterName(i)]}, TopK: cfg.MoE.NumExpertsPerTok, NormTopK: cfg.MoE.NormTopKProb, Sparse: true,
+		record: &mod.routing}
 	for e := range cfg.MoE.NumExperts {
 		m.Experts = append(m.Experts, MLP{Gate: Linear{W: w[models.ExpertName(i, e, "gate_proj")]},
 			Up: Linear{W: w[models.ExpertName(i, e, "up_proj")]}, Down: Linear{W: w[models.ExpertName(i, e, "down_proj")]}})
@@ -91,6 +99,11 @@ func (m MoE) Forward(g *export.Graph, x *export.Value) *export.Value {
 // choice mask [..., E] (bool), which carries no gradient.
 func (m MoE) routing(g *export.Graph, x *export.Value) (w, chosen *export.Value) {
 	probs := g.Softmax(m.Router.Forward(g, x), -1) // [..., E]
+	defer func() {
+		if m.record != nil {
+			*m.record = append(*m.record, routerOut{probs, chosen})
+		}
+	}()
 	E := int64(len(m.Experts))
 	sh := probs.Shape()
 	kShape := append(sh[:len(sh)-1:len(sh)-1].Clone(), export.Dim{Size: int64(m.TopK)})
@@ -133,4 +146,40 @@ func (m MoE) sparse(g *export.Graph, x, w, chosen *export.Value) *export.Value {
 		y = g.ScatterND(y, g.Unsqueeze(idx, -1), ye, "add")
 	}
 	return g.ReshapeLike(y, x)
+}
+
+// RouterAuxLoss is transformers' load-balancing loss of Qwen3-MoE
+// (load_balancing_loss_func, which Qwen3MoeForCausalLM adds times
+// router_aux_loss_coef when output_router_logits is set), over the router
+// outputs of every MoE block built so far in this model's graph, e.g. by
+// TargetLogProbs: with every layer's tokens pooled and padding (mask 0)
+// left out,
+//
+//	E · Σ_e f_e · P_e,  f_e = share of (token, layer) pairs routed to e
+//	                          (summed over the top-k slots),
+//	                    P_e = mean router probability of e,
+//
+// a 0-d value. Only P_e carries gradient (the choice does not). mask is
+// the [b, t] int64 attention mask of the batch the blocks ran on. It
+// panics (an *export.Error) when the model has no MoE block.
+func (m *Model) RouterAuxLoss(g *export.Graph, mask *export.Value) *export.Value {
+	if len(m.routing) == 0 {
+		panic(&export.Error{Msg: "router aux loss: the graph has no MoE block"})
+	}
+	E := int64(m.Config.MoE.NumExperts)
+	valid := g.Reshape(g.Cast(mask, m.dtype), -1, 1) // [N, 1]
+	var f, p *export.Value
+	for _, r := range m.routing {
+		fe := g.ReduceSum(g.Mul(g.Cast(g.Reshape(r.chosen, -1, E), m.dtype), valid), []int64{0}, false) // [E]
+		pe := g.ReduceSum(g.Mul(g.Reshape(r.probs, -1, E), valid), []int64{0}, false)
+		if f == nil {
+			f, p = fe, pe
+		} else {
+			f, p = g.Add(f, fe), g.Add(p, pe)
+		}
+	}
+	// Both means divide by the pooled token count L·Σmask.
+	n := g.Mul(g.ReduceSum(valid, nil, false), g.ScalarLike(valid, float64(len(m.routing))))
+	dot := g.ReduceSum(g.Mul(f, p), nil, false)
+	return g.Mul(g.Div(dot, g.Mul(n, n)), g.ScalarLike(dot, float64(E)))
 }

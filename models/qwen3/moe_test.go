@@ -2,6 +2,7 @@ package qwen3
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -91,4 +92,90 @@ func moeLogProbs(t *testing.T, cfg *models.Config, w map[string][]float32, spars
 	g.Output(LogProbs, lp)
 	sess := exporttest.Session(t, g)
 	return slices.Concat(trainLogProbs(t, sess, cfg, w, rows)...)
+}
+
+// TestRouterAuxLoss checks RouterAuxLoss against the load-balancing loss
+// computed here in Go from the graph's router probabilities (top-k by
+// sorting, padding left out, layers pooled), and its gradient against
+// finite differences of every weight.
+func TestRouterAuxLoss(t *testing.T) {
+	cfg := microMoE(true)
+	cfg.MoE.MLPOnlyLayers = nil // both layers routed: pooling matters
+	w := RandomWeights(cfg, 9, 0.5)
+	build := func(g *export.Graph, m *Model) (aux *export.Value, mask []int64) {
+		i64 := func(v ...int64) *export.Value { return g.Const(export.TensorI64([]int64{2, 4}, v)) }
+		mask = []int64{1, 1, 1, 1, 1, 1, 1, 0}
+		mv := i64(mask...)
+		m.TargetLogProbs(g, i64(1, 5, 7, 2, 3, 12, 4, 0), i64(0, 1, 2, 3, 0, 1, 2, 0), mv, i64(5, 7, 2, 9, 12, 4, 11, 0), false)
+		return m.RouterAuxLoss(g, mv), mask
+	}
+	g := export.NewGraph("aux")
+	m := Bind(g, cfg, export.Float32, WeightsAsInputs(export.Float32))
+	aux, mask := build(g, m)
+	g.Output("aux", aux)
+	for i, r := range m.routing {
+		g.Output(fmt.Sprintf("probs%d", i), r.probs)
+	}
+	out := exporttest.Run(t, g, weightFeeds(cfg, w))
+	E, k := cfg.MoE.NumExperts, cfg.MoE.NumExpertsPerTok
+	f, p := make([]float64, E), make([]float64, E)
+	n := 0.0
+	for i := range m.routing {
+		probs := out[fmt.Sprintf("probs%d", i)].Data.([]float32)
+		for tok, valid := range mask {
+			if valid == 0 {
+				continue
+			}
+			n++
+			row := probs[tok*E : (tok+1)*E]
+			order := make([]int, E)
+			for e := range order {
+				order[e] = e
+			}
+			slices.SortStableFunc(order, func(a, b int) int { return cmpDesc(row[a], row[b]) })
+			for _, e := range order[:k] {
+				f[e]++
+			}
+			for e := range E {
+				p[e] += float64(row[e])
+			}
+		}
+	}
+	want := 0.0
+	for e := range E {
+		want += f[e] / n * p[e] / n
+	}
+	want *= float64(E)
+	if got := float64(out["aux"].Data.([]float32)[0]); math.Abs(got-want) > 1e-6 {
+		t.Errorf("aux loss %.7f, want %.7f", got, want)
+	}
+
+	var inputs []exporttest.Input
+	for _, s := range cfg.TensorSpecs() {
+		d := make([]float64, len(w[s.Name]))
+		for i, v := range w[s.Name] {
+			d[i] = float64(v)
+		}
+		inputs = append(inputs, exporttest.Input{Name: s.Name, Shape: s.Shape, Data: d})
+	}
+	worst := exporttest.GradCheck(t, "moe_aux_grad", 5, inputs, func(g *export.Graph, xs []*export.Value) *export.Value {
+		byName := map[string]*export.Value{}
+		for _, x := range xs {
+			byName[x.Name()] = x
+		}
+		m := Bind(g, cfg, export.Float64, func(g *export.Graph, name string, shape []int64) *export.Value { return byName[name] })
+		aux, _ := build(g, m)
+		return aux
+	})
+	t.Logf("aux loss %.6f; max relative gradient error %.2g", want, worst)
+}
+
+func cmpDesc(a, b float32) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
 }

@@ -117,6 +117,9 @@ type Options struct {
 	ProfilePrefix string `json:",omitempty"`
 	// DType of the compute (Float32; Float64 for gradient tests).
 	DType export.DType
+	// RouterAuxLossCoef > 0 adds Qwen3-MoE's load-balancing loss times it
+	// to the objective (moe.go); 0, the default, leaves it out.
+	RouterAuxLossCoef float64 `json:",omitempty"`
 }
 
 // Defaults fills unset options.
@@ -177,22 +180,25 @@ func (o *Options) LRAt(step int64) float64 {
 
 // Metrics of one optimizer step.
 type Metrics struct {
-	Step       int64   `json:"step"`
-	LR         float64 `json:"lr"`
-	Loss       float64 `json:"loss"`
-	PGLoss     float64 `json:"pg_loss"`
-	ClipFrac   float64 `json:"clip_frac"`
-	ApproxKL   float64 `json:"approx_kl"`
-	KLLoss     float64 `json:"kl_loss,omitempty"`
-	Entropy    float64 `json:"entropy,omitempty"`
-	GradNorm   float64 `json:"grad_norm"`
-	Mismatch   float64 `json:"mismatch"` // mean exp(|Δ logp|) rollout vs learner (1 = none)
-	Tokens     int     `json:"tokens"`
-	Sequences  int     `json:"sequences"`
-	MicroBatch int     `json:"micro_batches"`
-	Skipped    string  `json:"skipped,omitempty"` // why the update was not applied
-	Seconds    float64 `json:"seconds"`
-	TokPerSec  float64 `json:"tokens_per_s"`
+	Step     int64   `json:"step"`
+	LR       float64 `json:"lr"`
+	Loss     float64 `json:"loss"`
+	PGLoss   float64 `json:"pg_loss"`
+	ClipFrac float64 `json:"clip_frac"`
+	ApproxKL float64 `json:"approx_kl"`
+	KLLoss   float64 `json:"kl_loss,omitempty"`
+	Entropy  float64 `json:"entropy,omitempty"`
+	// RouterAuxLoss is the MoE load-balancing loss (without its
+	// coefficient), averaged over micro-batches, when it is on.
+	RouterAuxLoss float64 `json:"router_aux_loss,omitempty"`
+	GradNorm      float64 `json:"grad_norm"`
+	Mismatch      float64 `json:"mismatch"` // mean exp(|Δ logp|) rollout vs learner (1 = none)
+	Tokens        int     `json:"tokens"`
+	Sequences     int     `json:"sequences"`
+	MicroBatch    int     `json:"micro_batches"`
+	Skipped       string  `json:"skipped,omitempty"` // why the update was not applied
+	Seconds       float64 `json:"seconds"`
+	TokPerSec     float64 `json:"tokens_per_s"`
 }
 
 // ErrNonFinite marks a step whose loss or gradient was not finite; the
@@ -243,6 +249,9 @@ func New(runtime *rt.Runtime, cfg *models.Config, weights map[string][]float32, 
 	if err := opts.Policy.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkRouterAux(cfg, opts); err != nil {
+		return nil, err
+	}
 	l := &Learner{rt: runtime, cfg: cfg, opts: opts, specs: cfg.TensorSpecs(), weights: weights, optim: o, spare: map[string]*rt.Tensor{}}
 	for _, s := range l.specs {
 		if _, ok := weights[s.Name]; !ok {
@@ -278,7 +287,7 @@ func (l *Learner) build() error {
 	if err != nil {
 		return err
 	}
-	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Model.Params, "train"); err != nil {
+	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, l.routerAux(fw), fw.Model.Params, "train"); err != nil {
 		return err
 	}
 	// Forward-only graph for recomputing old log-probs.
@@ -295,7 +304,7 @@ func (l *Learner) build() error {
 		if err != nil {
 			return err
 		}
-		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Model.Params, "train_prefix"); err != nil {
+		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, nil, pf.Model.Params, "train_prefix"); err != nil {
 			return err
 		}
 		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix"})
@@ -319,9 +328,10 @@ func (l *Learner) build() error {
 	return err
 }
 
-// trainSession adds the objective on logprobs to a forward graph, its
-// gradients with respect to params, and the outputs the learner reads.
-func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, params []*export.Value, name string) (*rt.Session, error) {
+// trainSession adds the objective on logprobs (plus the router aux loss
+// term when aux is set) to a forward graph, its gradients with respect to
+// params, and the outputs the learner reads.
+func (l *Learner) trainSession(g *export.Graph, logprobs, entropy, aux *export.Value, params []*export.Value, name string) (*rt.Session, error) {
 	dt := l.opts.DType
 	var terms map[string]*export.Value
 	if l.opts.Objective == NextToken {
@@ -338,11 +348,12 @@ func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value,
 			return nil, err
 		}
 	}
+	addRouterAux(g, terms, aux)
 	grads, err := g.GradE(terms[loss.Loss], params...)
 	if err != nil {
 		return nil, fmt.Errorf("%s graph gradients: %w", name, err)
 	}
-	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean} {
+	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean, RouterAuxLoss} {
 		if v, ok := terms[name]; ok {
 			g.Output(name, v)
 		}
@@ -689,6 +700,8 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		train := l.train
 		if p.prefix {
 			train = l.trainPrefix
+		} else if l.opts.RouterAuxLossCoef > 0 {
+			f[RouterAuxScale] = l.floatTensor(nil, []float64{l.opts.RouterAuxLossCoef / float64(len(mbs))})
 		}
 		out, err := train.RunReusing(ctx, f, l.gradBuffers(min(mi, 1)))
 		if err != nil {
@@ -706,6 +719,7 @@ func (l *Learner) Step(ctx context.Context, batch []Sample) (Metrics, error) {
 		m.ApproxKL += scalar(loss.ApproxKL)
 		m.KLLoss += scalar(loss.KLLoss)
 		m.Entropy += scalar(loss.EntropyMean)
+		m.RouterAuxLoss += scalar(RouterAuxLoss) / float64(len(mbs))
 		// Rollout/learner mismatch over tokens whose rollout log-probs we have.
 		lp := toF64(out[qwen3.LogProbs])
 		for r, i := range p.rows {
