@@ -89,6 +89,8 @@ func ruleFor(op string) (vjpRule, bool) {
 		return vjpGather, true
 	case "GatherElements":
 		return vjpGatherElements, true
+	case "ScatterND":
+		return vjpScatterND, true
 	case "Where":
 		return vjpWhere, true
 	case "Clip":
@@ -458,6 +460,23 @@ func vjpGatherElements(g *Graph, n *Node, dys []*Value, need []bool) []*Value {
 	data, idx, dy := n.Inputs[0], n.Inputs[1], dys[0]
 	out := g.ScatterElements(g.ZerosLike(data), idx, dy, n.IntAttr("axis", 0), "add")
 	return []*Value{out, nil}
+}
+
+// vjpScatterND differentiates an accumulating ScatterND (reduction "add",
+// as the MoE graph writes each expert's rows back): the data's gradient
+// passes through unchanged, the updates' is the output gradient gathered
+// at their indices. Overwriting scatters are not supported.
+func vjpScatterND(g *Graph, n *Node, dys []*Value, need []bool) []*Value {
+	if r, ok := n.Attr("reduction"); !ok || r.S != "add" {
+		panic(errorf("autodiff: ScatterND VJP supports reduction add only (node %s)", n.Name))
+	}
+	idx, upd, dy := n.Inputs[1], n.Inputs[2], dys[0]
+	return grads(need,
+		func() *Value { return dy },
+		nil,
+		func() *Value {
+			return g.Op("GatherND", "", []*Value{dy, idx}, nil, OutType{DType: dy.dtype, Shape: upd.shape})[0]
+		})
 }
 
 func vjpWhere(g *Graph, n *Node, dys []*Value, need []bool) []*Value {

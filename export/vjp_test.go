@@ -86,6 +86,11 @@ func TestVJPFiniteDifferences(t *testing.T) {
 			idx := g.Const(export.TensorI64([]int64{2, 3}, []int64{0, 4, 4, 2, 2, 1}))
 			return g.GatherElements(g.LogSoftmax(x[0], -1), idx, 1)
 		}},
+		// Rows 3 and 0 of the data get updates (row 3 twice, accumulated).
+		{"ScatterND/add", []exporttest.Input{in("d", 4, 3), in("u", 3, 3)}, func(g G, x []X) X {
+			idx := g.Const(export.TensorI64([]int64{3, 1}, []int64{3, 0, 3}))
+			return g.Mul(g.ScatterND(x[0], idx, g.Exp(x[1]), "add"), x[0])
+		}},
 		{"Where", []exporttest.Input{in("a", 2, 3), in("b", 3)}, func(g G, x []X) X {
 			c := g.Const(&export.Tensor{DType: export.Bool, Shape: []int64{2, 3}, Data: []bool{true, false, true, false, false, true}})
 			return g.Where(c, x[0], x[1])

@@ -43,6 +43,9 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("load checkpoint %s: %w", dir, err)
 	}
 	defer f.Close()
+	if err := cfg.CheckExperts(f.Names()); err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", dir, err)
+	}
 	specs := cfg.TensorSpecs()
 	ss := make([]safetensors.Spec, 0, len(specs)+1)
 	for _, s := range specs {

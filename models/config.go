@@ -50,7 +50,7 @@ type RopeScaling struct {
 }
 
 // Config is a typed Hugging Face config.json for the dense Qwen3, Qwen2 and
-// Llama decoder families. Unknown keys are kept in Extra and written back.
+// Llama decoder families, Qwen3-MoE and SmolLM3. Unknown keys are kept in Extra and written back.
 type Config struct {
 	Architectures         []string     `json:"architectures"`
 	ModelType             string       `json:"model_type"`
@@ -80,6 +80,9 @@ type Config struct {
 	UseSlidingWindow    bool   `json:"use_sliding_window"`
 	SlidingWindow       *int   `json:"sliding_window"`
 	TransformersVersion string `json:"transformers_version"`
+	// MoE and NoPE hold the Qwen3-MoE and SmolLM3 keys (families.go).
+	MoE  MoE  `json:"-"`
+	NoPE NoPE `json:"-"`
 
 	// Extra keeps every key not listed above, for round trips.
 	Extra map[string]json.RawMessage `json:"-"`
@@ -147,6 +150,9 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		return errors.New("invalid JSON: not an object")
 	}
 	*c = Config{}
+	if err := c.unmarshalFamily(raw); err != nil {
+		return err
+	}
 	var err error
 	set := func(key string, dst any) bool {
 		if err != nil {
@@ -358,7 +364,7 @@ func (c *Config) MarshalJSON() ([]byte, error) {
 		m["torch_dtype"] = c.TorchDType
 	}
 	m["attention_bias"] = c.AttentionBias
-	if c.ModelType == FamilyLlama || c.MLPBias {
+	if c.ModelType == FamilyLlama || c.ModelType == FamilySmolLM3 || c.MLPBias {
 		m["mlp_bias"] = c.MLPBias
 	}
 	m["hidden_act"] = c.HiddenAct
@@ -371,6 +377,7 @@ func (c *Config) MarshalJSON() ([]byte, error) {
 		tv = TransformersVersion
 	}
 	m["transformers_version"] = tv
+	c.marshalFamily(m)
 	return json.Marshal(m)
 }
 
@@ -380,12 +387,17 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	switch c.ModelType {
-	case FamilyQwen3, FamilyQwen2, FamilyLlama:
+	case FamilyQwen3, FamilyQwen2, FamilyLlama, FamilyQwen3MoE, FamilySmolLM3:
 	case "":
-		bad("model_type: missing (want qwen3, qwen2 or llama)")
+		bad("model_type: missing (want qwen3, qwen3_moe, qwen2, llama or smollm3)")
 	default:
-		bad("model_type %q is %w (want qwen3, qwen2 or llama)", c.ModelType, ErrUnsupported)
+		if what, ok := otherMoE[c.ModelType]; ok {
+			bad("model_type %q is a mixture of experts (%s) that is %w (pz runs qwen3_moe)", c.ModelType, what, ErrUnsupported)
+		} else {
+			bad("model_type %q is %w (want qwen3, qwen3_moe, qwen2, llama or smollm3)", c.ModelType, ErrUnsupported)
+		}
 	}
+	errs = append(errs, c.validateFamily()...)
 	if want, ok := familyArchitecture[c.ModelType]; ok {
 		for _, a := range c.Architectures {
 			if a != want {
@@ -477,7 +489,7 @@ func (c *Config) QKVBias() bool { return c.ModelType == FamilyQwen2 || c.Attenti
 func (c *Config) OBias() bool { return c.ModelType != FamilyQwen2 && c.AttentionBias }
 
 // QKNorm reports whether attention applies RMSNorm to q and k per head (Qwen3).
-func (c *Config) QKNorm() bool { return c.ModelType == FamilyQwen3 }
+func (c *Config) QKNorm() bool { return c.ModelType == FamilyQwen3 || c.ModelType == FamilyQwen3MoE }
 
 // WriteConfig writes c as config.json into dir (atomically: temp file and
 // rename), after validating it.
@@ -507,7 +519,7 @@ type TensorSpec struct {
 // each missing and each unexpected tensor against it.
 func (c *Config) TensorSpecs() []TensorSpec {
 	H, V := int64(c.HiddenSize), int64(c.VocabSize)
-	F, D := int64(c.IntermediateSize), int64(c.HeadDim)
+	D := int64(c.HeadDim)
 	Q, KV := int64(c.NumAttentionHeads)*D, int64(c.NumKeyValueHeads)*D
 	specs := []TensorSpec{{"model.embed_tokens.weight", []int64{V, H}}}
 	for i := range c.NumHiddenLayers {
@@ -531,9 +543,7 @@ func (c *Config) TensorSpecs() []TensorSpec {
 			add("self_attn.k_norm.weight", D)
 		}
 		add("post_attention_layernorm.weight", H)
-		add("mlp.gate_proj.weight", F, H)
-		add("mlp.up_proj.weight", F, H)
-		add("mlp.down_proj.weight", H, F)
+		specs = append(specs, c.mlpSpecs(i, p)...)
 	}
 	specs = append(specs, TensorSpec{"model.norm.weight", []int64{H}})
 	if !c.TieWordEmbeddings {

@@ -44,7 +44,7 @@ func TestLoadConfigQwen3(t *testing.T) {
 // TestConfigRoundTrip checks that every key of the original config.json,
 // known or not, comes back with the same value after WriteConfig.
 func TestConfigRoundTrip(t *testing.T) {
-	for _, name := range []string{"qwen3-0.6b.json", "qwen2.5-0.5b.json"} {
+	for _, name := range []string{"qwen3-0.6b.json", "qwen2.5-0.5b.json", moeFixture, smolFixture} {
 		t.Run(name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("testdata/config", name))
 			if err != nil {
@@ -145,7 +145,7 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"num_attention_heads (8) must be a multiple of num_key_value_heads (3)"}, false},
 		{"zero layers", q3, map[string]any{"num_hidden_layers": 0}, []string{"num_hidden_layers (0) must be positive"}, false},
 		{"missing vocab", q3, map[string]any{"vocab_size": nil}, []string{"vocab_size (0) must be positive"}, false},
-		{"moe", q3, map[string]any{"model_type": "qwen3_moe"}, []string{`model_type "qwen3_moe"`, "not supported yet"}, true},
+		{"other moe", q3, map[string]any{"model_type": "qwen2_moe", "architectures": nil}, []string{`model_type "qwen2_moe" is a mixture of experts (shared experts)`, "not supported yet"}, true},
 		{"arch mismatch", q3, map[string]any{"architectures": []string{"LlamaForCausalLM"}}, []string{`architectures: "LlamaForCausalLM" does not match model_type "qwen3"`}, false},
 		{"llama3 rope", llama, nil, []string{`rope_scaling: rope_type "llama3"`, "not supported yet"}, true},
 		{"dynamic rope", q3, map[string]any{"rope_scaling": map[string]any{"type": "dynamic", "factor": 2}}, []string{`rope_type "dynamic"`}, true},

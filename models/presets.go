@@ -41,9 +41,9 @@ func Small() Config {
 }
 
 // PresetNames lists the preset names.
-func PresetNames() []string { return []string{"small", "tiny"} }
+func PresetNames() []string { return []string{"small", "tiny", "tiny-moe", "tiny-smollm3"} }
 
-// Preset returns a fresh copy of the named preset ("tiny" or "small").
+// Preset returns a fresh copy of the named preset (see PresetNames).
 func Preset(name string) (*Config, error) {
 	var c Config
 	switch name {
@@ -51,6 +51,10 @@ func Preset(name string) (*Config, error) {
 		c = Tiny()
 	case "small":
 		c = Small()
+	case "tiny-moe":
+		c = TinyMoE()
+	case "tiny-smollm3":
+		c = TinySmolLM3()
 	default:
 		return nil, fmt.Errorf("model preset %q: unknown (want one of %v)", name, PresetNames())
 	}

@@ -38,6 +38,7 @@ func learnFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "recompute-old", Usage: "recompute old log-probs with the learner even when the rollout gave them"},
 		&cli.BoolFlag{Name: "low-memory", Usage: "turn off ONNX Runtime's memory arena in the learner (~40% less peak memory, ~1.3× slower steps)"},
 		&cli.BoolFlag{Name: "shared-prefix", Value: true, Usage: "run each prompt once for the completions that share it (exact; ~G× cheaper updates)"},
+		&cli.Float64Flag{Name: "router-aux-loss-coef", Value: 0, Usage: "MoE models: add the router load-balancing loss times this (default off; turns --shared-prefix off)"},
 	}
 }
 
@@ -52,8 +53,10 @@ func learnOptions(c *cli.Context, totalSteps int) learn.Options {
 			EntropyPerToken: c.Float64("generator-entropy-coef") > 0},
 		Aggregation: learn.Aggregation(c.String("loss-agg")), Horizon: c.Int("loss-horizon"),
 		MicroBatchTokens: c.Int("micro-batch-tokens"), TISCap: c.Float64("tis-cap"), RecomputeOld: c.Bool("recompute-old"),
-		SharedPrefix: c.Bool("shared-prefix"),
-		LowMemory:    c.Bool("low-memory"),
+		// The aux loss needs the plain graph's routing statistics.
+		SharedPrefix:      c.Bool("shared-prefix") && c.Float64("router-aux-loss-coef") == 0,
+		RouterAuxLossCoef: c.Float64("router-aux-loss-coef"),
+		LowMemory:         c.Bool("low-memory"),
 		// Every caller here hands each new version on (engine sync,
 		// checkpoint) before the next step, the condition for recycling.
 		RecycleWeights: true,
@@ -110,6 +113,7 @@ func learnCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			l.SetCheckpointDType(ck.DType) // written back as loaded
 			defer l.Close()
 			var version int64
 			if resumeFrom != "" {

@@ -84,7 +84,7 @@ func initModelCommand() *cli.Command {
 		Name:  "init-model",
 		Usage: "write a randomly initialised model folder (HF layout) from a preset",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "preset", Value: "tiny", Usage: "tiny or small"},
+			&cli.StringFlag{Name: "preset", Value: "tiny", Usage: "tiny, small, tiny-moe (Qwen3-MoE) or tiny-smollm3 (SmolLM3)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "model folder to write"},
 			&cli.Uint64Flag{Name: "seed", Value: 1},
 			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (or folder) to use instead of the preset's; sizes the vocabulary"},

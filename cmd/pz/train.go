@@ -106,6 +106,7 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	l.SetCheckpointDType(ck.DType) // written back as loaded
 	defer l.Close()
 	ro, err := rolloutOptions(c, filepath.Base(out))
 	if err != nil {
@@ -359,6 +360,7 @@ func pretrainCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			l.SetCheckpointDType(ck.DType) // written back as loaded
 			defer l.Close()
 			src, err := openData(c, c.String("data"), data.SplitTrain, c.Uint64("seed"))
 			if err != nil {

@@ -105,21 +105,36 @@ func Qwen3TensorName(hf string) (string, error) {
 //     token_embd.weight. The vocabulary is padded to vocab_size with
 //     "[PAD<id>]" tokens of type UNUSED, as convert_hf_to_gguf does.
 func WriteQwen3(path string, cfg *models.Config, tensors map[string][]float32, tok TokenizerInfo) error {
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("write qwen3 gguf %s: %w", path, err)
-	}
 	if cfg.ModelType != models.FamilyQwen3 {
 		return fmt.Errorf("write qwen3 gguf %s: model_type %q, want qwen3", path, cfg.ModelType)
 	}
+	return writeDecoder(path, "qwen3", cfg, tensors, tok, nil, func(w *Writer, s models.TensorSpec) error {
+		name, err := Qwen3TensorName(s.Name)
+		if err != nil {
+			return err
+		}
+		w.AddF32(name, s.Shape, tensors[s.Name])
+		return nil
+	})
+}
+
+// writeDecoder writes the parts every decoder architecture shares: the
+// hyperparameters under arch, the vocabulary, and each tensor of
+// cfg.TensorSpecs() through tensor (which names, and may reshape or merge,
+// it). kv, when set, adds the architecture's own keys.
+func writeDecoder(path, arch string, cfg *models.Config, tensors map[string][]float32, tok TokenizerInfo,
+	kv func(w *Writer), tensor func(w *Writer, s models.TensorSpec) error) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("write %s gguf %s: %w", arch, path, err)
+	}
 	specs := cfg.TensorSpecs()
 	if err := checkTensors(specs, tensors); err != nil {
-		return fmt.Errorf("write qwen3 gguf %s: %w", path, err)
+		return fmt.Errorf("write %s gguf %s: %w", arch, path, err)
 	}
 	if err := checkTokenizer(cfg, tok); err != nil {
-		return fmt.Errorf("write qwen3 gguf %s: %w", path, err)
+		return fmt.Errorf("write %s gguf %s: %w", arch, path, err)
 	}
 
-	const arch = "qwen3"
 	w := NewWriter()
 	w.AddString("general.architecture", arch)
 	w.AddString("general.name", "pz")
@@ -141,6 +156,9 @@ func WriteQwen3(path string, cfg *models.Config, tensors map[string][]float32, t
 		if s.OriginalMaxPositionEmbeddings > 0 {
 			w.AddUint32(arch+".rope.scaling.original_context_length", uint32(s.OriginalMaxPositionEmbeddings))
 		}
+	}
+	if kv != nil {
+		kv(w)
 	}
 
 	tokens := make([]string, cfg.VocabSize)
@@ -168,11 +186,9 @@ func WriteQwen3(path string, cfg *models.Config, tensors map[string][]float32, t
 	w.AddBool("tokenizer.ggml.add_bos_token", false)
 
 	for _, s := range specs {
-		name, err := Qwen3TensorName(s.Name)
-		if err != nil {
-			return fmt.Errorf("write qwen3 gguf %s: %w", path, err)
+		if err := tensor(w, s); err != nil {
+			return fmt.Errorf("write %s gguf %s: %w", arch, path, err)
 		}
-		w.AddF32(name, s.Shape, tensors[s.Name])
 	}
 	return w.WriteFile(path)
 }

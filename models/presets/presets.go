@@ -10,13 +10,19 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"strings"
 )
 
 //go:embed tokenizers/*.json.gz
 var tokenizers embed.FS
 
-// Tokenizer returns the tokenizer.json of preset name ("tiny", "small").
+// Tokenizer returns the tokenizer.json of preset name ("tiny", "small");
+// the tiny presets of other families ("tiny-moe", "tiny-smollm3") share
+// tiny's.
 func Tokenizer(name string) ([]byte, error) {
+	if strings.HasPrefix(name, "tiny-") {
+		name = "tiny"
+	}
 	gz, err := tokenizers.ReadFile("tokenizers/" + name + ".json.gz")
 	if err != nil {
 		return nil, fmt.Errorf("preset %q has no tokenizer", name)

@@ -83,6 +83,10 @@ func buildFusedDecode(cfg *models.Config, opts DecodeOptions) (*export.Model, er
 		x := m.embed(g, ids)
 		for i, l := range m.Layers {
 			a := l.Attn
+			rotary := int64(1)
+			if a.NoRoPE {
+				rotary = 0
+			}
 			h := fusedRMS(g, x, l.AttnNorm)
 			q, k, v := a.Q.Forward(g, h), a.K.Forward(g, h), a.V.Forward(g, h)
 			if a.QNorm != nil {
@@ -93,7 +97,7 @@ func buildFusedDecode(cfg *models.Config, opts DecodeOptions) (*export.Model, er
 				[]*export.Value{q, k, v, pastK[i], pastV[i], seqlens, total, cosC, sinC},
 				[]export.Attr{
 					export.AInt("num_heads", int64(a.Heads)), export.AInt("kv_num_heads", int64(a.KVHeads)),
-					export.AInt("do_rotary", 1), export.AInt("rotary_interleaved", 0),
+					export.AInt("do_rotary", rotary), export.AInt("rotary_interleaved", 0),
 				},
 				export.OutType{DType: export.Float32, Shape: export.S(DimBatch, DimSeq, a.Heads*a.HeadDim)},
 				export.OutType{DType: export.Float32, Shape: export.S(DimBatch, a.KVHeads, "present", a.HeadDim)},

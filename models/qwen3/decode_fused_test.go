@@ -43,8 +43,10 @@ func decodeLogProbs(t *testing.T, rows [][]int64, prompt []int, steps int, V int
 // train graph: the same next-token log-probs, with weights as inputs and
 // as initializers.
 func TestFusedDecodeMatchesTwin(t *testing.T) {
-	cfg := models.Tiny()
-	cfg.VocabSize = 300
+	forEachFamily(t, checkFusedDecodeMatchesTwin)
+}
+
+func checkFusedDecodeMatchesTwin(t *testing.T, cfg models.Config) {
 	w := RandomWeights(&cfg, 11, 0.2)
 	rows := [][]int64{{5, 17, 250, 3, 99, 42, 7, 8}, {8, 8, 120, 6, 13}, {4, 200}}
 	prompt := []int{3, 2, 1}

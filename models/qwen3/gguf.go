@@ -55,7 +55,7 @@ func ExportGGUF(ctx context.Context, o GGUFOptions) error {
 	default:
 		return fmt.Errorf("export gguf: %w", err)
 	}
-	if err := gguf.WriteQwen3(o.Out, ck.Config, ck.Weights, tok); err != nil {
+	if err := gguf.Write(o.Out, ck.Config, ck.Weights, tok); err != nil {
 		return fmt.Errorf("export gguf: %w", err)
 	}
 	log.Info("wrote gguf", "path", o.Out, "model", o.Model, "vocab", ck.Config.VocabSize, "tokens", len(tok.Tokens))

@@ -19,16 +19,25 @@ import (
 // sequences under the preset's config and goldenWeights, exported to GGUF
 // by `pz export --gguf`.
 type llamaGolden struct {
-	Preset    string         `json:"preset"`
-	Seed      uint64         `json:"seed"`
-	Std       float64        `json:"std"`
-	NormGain  float64        `json:"norm_gain"`
-	Config    *models.Config `json:"config"`
-	Sequences []struct {
+	Preset   string  `json:"preset"`
+	Seed     uint64  `json:"seed"`
+	Std      float64 `json:"std"`
+	NormGain float64 `json:"norm_gain"`
+	// RouterGain scales MoE routers (scripts/llamacpp/mkmodel scaleRouters).
+	RouterGain float64        `json:"router_gain"`
+	Config     *models.Config `json:"config"`
+	Sequences  []struct {
 		IDs      []int64   `json:"ids"`
 		LogProbs []float64 `json:"logprobs"`
 	} `json:"sequences"`
 	Generator map[string]string `json:"generator"`
+	// Greedy is llama.cpp's greedy continuation of the first sequence's
+	// first PromptLen ids (families_golden_test.go).
+	Greedy *struct {
+		PromptLen int     `json:"prompt_len"`
+		NewTokens int     `json:"new_tokens"`
+		Tokens    []int64 `json:"tokens"`
+	} `json:"greedy"`
 }
 
 // Tolerance per log-prob: llamaAtol + llamaRtol·|log-prob|. pz and
@@ -74,7 +83,7 @@ func loadLlamaGolden(t *testing.T, preset string) (*models.Config, *llamaGolden)
 // `pz export --gguf` writes) on the tiny and small presets, sequences of
 // up to 200 tokens.
 func TestLlamaCppGolden(t *testing.T) {
-	for _, preset := range []string{"tiny", "small"} {
+	for _, preset := range []string{"tiny", "small", "tiny-moe", "tiny-smollm3"} {
 		t.Run(preset, func(t *testing.T) {
 			if preset == "small" && testing.Short() {
 				t.Skip("small preset (42M parameters) skipped under -short; tiny covers the same code")
@@ -149,17 +158,23 @@ func TestLlamaCppGoldenCatchesConventions(t *testing.T) {
 		{"rope_theta 1e4 instead of 1e6", func(c *models.Config, _ map[string][]float32) { c.RopeTheta = 1e4 }},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := *cfg
-			w := goldenWeights(&c, gold)
-			tc.mutate(&c, w)
-			d := llamaCppDiff(t, &c, w, gold)
-			if d.ratio < 10 {
-				t.Errorf("%s: only %.3g times the tolerance; the golden would not catch this error", d, d.ratio)
-			}
-			t.Logf("max |diff| %.2g (%.3g times the tolerance)", d.worst, d.ratio)
-		})
+		t.Run(tc.name, func(t *testing.T) { mustMissGolden(t, cfg, gold, tc.mutate) })
 	}
+}
+
+// mustMissGolden runs pz with the golden's config and weights changed by
+// mutate and fails unless it misses llama.cpp by at least ten times the
+// tolerance.
+func mustMissGolden(t *testing.T, cfg *models.Config, gold *llamaGolden, mutate func(c *models.Config, w map[string][]float32)) {
+	t.Helper()
+	c := *cfg
+	w := goldenWeights(&c, gold)
+	mutate(&c, w)
+	d := llamaCppDiff(t, &c, w, gold)
+	if d.ratio < 10 {
+		t.Errorf("%s: only %.3g times the tolerance; the golden would not catch this error", d, d.ratio)
+	}
+	t.Logf("max |diff| %.2g (%.3g times the tolerance)", d.worst, d.ratio)
 }
 
 // permuteRows reorders, within each of n blocks of len(perm) rows of
@@ -243,6 +258,13 @@ func goldenWeights(cfg *models.Config, gold *llamaGolden) map[string][]float32 {
 		}
 		for i := range w[s.Name] {
 			w[s.Name][i] = float32(1 + gold.NormGain*math.Sin(0.7*float64(i+1)+float64(j)))
+		}
+	}
+	if gold.RouterGain != 0 {
+		for i := range cfg.NumHiddenLayers {
+			for j := range w[models.RouterName(i)] {
+				w[models.RouterName(i)][j] *= float32(gold.RouterGain)
+			}
 		}
 	}
 	return w

@@ -12,8 +12,8 @@
 // The layer code below reads like the architecture: RMSNorm → attention
 // (q/k RMSNorm per head before rotate-half RoPE, grouped-query attention,
 // causal + padding mask) → residual → RMSNorm → SwiGLU MLP → residual; a
-// final norm and a tied or untied lm_head. MoE variants will be types
-// beside Layer's MLP, not flags threaded through it.
+// final norm and a tied or untied lm_head. Qwen3-MoE's routed experts are
+// a FeedForward beside the MLP (moe.go); SmolLM3's NoPE layers skip RoPE.
 package qwen3
 
 import (
@@ -82,6 +82,8 @@ type Attention struct {
 	Heads        int
 	KVHeads      int
 	HeadDim      int
+	// NoRoPE skips the rotary embedding (SmolLM3's NoPE layers).
+	NoRoPE bool
 }
 
 // MLP is the SwiGLU feed-forward block: down(silu(gate(x)) · up(x)).
@@ -96,12 +98,18 @@ func (m MLP) Forward(g *export.Graph, x *export.Value) *export.Value {
 	return m.Down.Forward(g, g.Mul(silu, m.Up.Forward(g, x)))
 }
 
+// FeedForward is a layer's MLP block: the dense SwiGLU MLP or the routed
+// experts of Qwen3-MoE (moe.go).
+type FeedForward interface {
+	Forward(g *export.Graph, x *export.Value) *export.Value
+}
+
 // Layer is one decoder block.
 type Layer struct {
 	AttnNorm RMSNorm
 	Attn     Attention
 	MLPNorm  RMSNorm
-	MLP      MLP
+	MLP      FeedForward
 }
 
 // Model is the decoder with its weights bound to one graph.
@@ -114,6 +122,9 @@ type Model struct {
 	// Params lists the weights in the order of Config.TensorSpecs.
 	Params []*export.Value
 	dtype  export.DType
+	// routing collects every MoE block's router output as the graph is
+	// built (moe.go: RouterAuxLoss).
+	routing []routerOut
 }
 
 // Bind creates the model's weights in g through src, in TensorSpecs order.
@@ -143,6 +154,7 @@ func Bind(g *export.Graph, cfg *models.Config, dt export.DType, src WeightSource
 			Q: lin(p+"self_attn.q_proj", cfg.QKVBias()), K: lin(p+"self_attn.k_proj", cfg.QKVBias()),
 			V: lin(p+"self_attn.v_proj", cfg.QKVBias()), O: lin(p+"self_attn.o_proj", cfg.OBias()),
 			Heads: cfg.NumAttentionHeads, KVHeads: cfg.NumKeyValueHeads, HeadDim: cfg.HeadDim,
+			NoRoPE: !cfg.UseRoPE(i),
 		}
 		if cfg.QKNorm() {
 			a.QNorm = &RMSNorm{W: w[p+"self_attn.q_norm.weight"], Eps: eps}
@@ -152,7 +164,7 @@ func Bind(g *export.Graph, cfg *models.Config, dt export.DType, src WeightSource
 			AttnNorm: RMSNorm{W: w[p+"input_layernorm.weight"], Eps: eps},
 			Attn:     a,
 			MLPNorm:  RMSNorm{W: w[p+"post_attention_layernorm.weight"], Eps: eps},
-			MLP:      MLP{Gate: lin(p+"mlp.gate_proj", false), Up: lin(p+"mlp.up_proj", false), Down: lin(p+"mlp.down_proj", false)},
+			MLP:      m.bindMLP(cfg, i, w),
 		})
 	}
 	m.Norm = RMSNorm{W: w["model.norm.weight"], Eps: eps}
@@ -237,8 +249,11 @@ func (a Attention) qkv(g *export.Graph, x, cos, sin *export.Value) (q, k, v *exp
 		q = a.QNorm.Forward(g, q)
 		k = a.KNorm.Forward(g, k)
 	}
-	q = applyRope(g, g.Transpose(q, 0, 2, 1, 3), cos, sin, a.HeadDim)
-	k = applyRope(g, g.Transpose(k, 0, 2, 1, 3), cos, sin, a.HeadDim)
+	q, k = g.Transpose(q, 0, 2, 1, 3), g.Transpose(k, 0, 2, 1, 3)
+	if !a.NoRoPE {
+		q = applyRope(g, q, cos, sin, a.HeadDim)
+		k = applyRope(g, k, cos, sin, a.HeadDim)
+	}
 	v = heads(g, a.V.Forward(g, x), a.KVHeads, a.HeadDim)
 	return q, k, v
 }

@@ -37,7 +37,14 @@ func (c prefixCase) logprobs(g *export.Graph, m *Model) *export.Value {
 // TestPrefixForwardMatchesPlain: the shared-prefix graph gives the plain
 // graph's log-probs of the same sequences (prefix followed by suffix).
 func TestPrefixForwardMatchesPlain(t *testing.T) {
-	cfg := micro(models.FamilyQwen3)
+	smol := micro(models.FamilySmolLM3)
+	smol.Architectures, smol.NoPE = nil, models.NoPE{Layers: []int{1, 0}, Interval: 4}
+	for _, cfg := range []*models.Config{micro(models.FamilyQwen3), microMoE(true), smol} {
+		t.Run(cfg.ModelType, func(t *testing.T) { checkPrefixMatchesPlain(t, cfg) })
+	}
+}
+
+func checkPrefixMatchesPlain(t *testing.T, cfg *models.Config) {
 	w := RandomWeights(cfg, 5, 0.5)
 	g := export.NewGraph("prefix_vs_plain")
 	m := Bind(g, cfg, export.Float32, WeightsAsInputs(export.Float32))

@@ -33,36 +33,85 @@ func TestGradientFiniteDifferences(t *testing.T) {
 			if fam == models.FamilyLlama {
 				cfg.AttentionBias = true
 			}
-			w := RandomWeights(cfg, 7, 0.5)
-			var inputs []exporttest.Input
-			for _, s := range cfg.TensorSpecs() {
-				d := make([]float64, len(w[s.Name]))
-				for i, v := range w[s.Name] {
-					d[i] = float64(v)
-					if hasSuffix(s.Name, "norm.weight") || hasSuffix(s.Name, ".bias") {
-						d[i] += 0.1 * math.Sin(float64(i+1)) // away from the all-ones/zeros init
-					}
-				}
-				inputs = append(inputs, exporttest.Input{Name: s.Name, Shape: s.Shape, Data: d})
-			}
-			worst := exporttest.GradCheck(t, "qwen3_grad_"+fam, 3, inputs, func(g *export.Graph, xs []*export.Value) *export.Value {
-				byName := map[string]*export.Value{}
-				for _, x := range xs {
-					byName[x.Name()] = x
-				}
-				m := Bind(g, cfg, export.Float64, func(g *export.Graph, name string, shape []int64) *export.Value { return byName[name] })
-				i64 := func(v ...int64) *export.Value { return g.Const(export.TensorI64([]int64{2, 4}, v)) }
-				// Row 1 is right-padded after 3 tokens.
-				ids := i64(1, 5, 7, 2, 3, 12, 4, 0)
-				pos := i64(0, 1, 2, 3, 0, 1, 2, 0)
-				mask := i64(1, 1, 1, 1, 1, 1, 1, 0)
-				tgt := i64(5, 7, 2, 9, 12, 4, 11, 0)
-				lp, ent := m.TargetLogProbs(g, ids, pos, mask, tgt, true)
-				return g.Add(lp, ent)
-			})
+			worst := gradCheckModel(t, "qwen3_grad_"+fam, cfg, 7, nil)
 			t.Logf("%s: max relative error %.2g over every weight", fam, worst)
 		})
 	}
+}
+
+// gradCheckModel checks the train graph of cfg (log-probs plus entropy of
+// a padded batch) against finite differences of every weight, in float64
+// through ORT. Weights are RandomWeights(seed, 0.5) with norms and biases
+// moved off their init; setup, when set, changes the model after Bind
+// (e.g. to pick an MoE form).
+func gradCheckModel(t *testing.T, name string, cfg *models.Config, seed uint64, setup func(m *Model)) float64 {
+	t.Helper()
+	w := RandomWeights(cfg, seed, 0.5)
+	var inputs []exporttest.Input
+	for _, s := range cfg.TensorSpecs() {
+		d := make([]float64, len(w[s.Name]))
+		for i, v := range w[s.Name] {
+			d[i] = float64(v)
+			if hasSuffix(s.Name, "norm.weight") || hasSuffix(s.Name, ".bias") {
+				d[i] += 0.1 * math.Sin(float64(i+1)) // away from the all-ones/zeros init
+			}
+		}
+		inputs = append(inputs, exporttest.Input{Name: s.Name, Shape: s.Shape, Data: d})
+	}
+	return exporttest.GradCheck(t, name, 3, inputs, func(g *export.Graph, xs []*export.Value) *export.Value {
+		byName := map[string]*export.Value{}
+		for _, x := range xs {
+			byName[x.Name()] = x
+		}
+		m := Bind(g, cfg, export.Float64, func(g *export.Graph, name string, shape []int64) *export.Value { return byName[name] })
+		if setup != nil {
+			setup(m)
+		}
+		i64 := func(v ...int64) *export.Value { return g.Const(export.TensorI64([]int64{2, 4}, v)) }
+		// Row 1 is right-padded after 3 tokens.
+		ids := i64(1, 5, 7, 2, 3, 12, 4, 0)
+		pos := i64(0, 1, 2, 3, 0, 1, 2, 0)
+		mask := i64(1, 1, 1, 1, 1, 1, 1, 0)
+		tgt := i64(5, 7, 2, 9, 12, 4, 11, 0)
+		lp, ent := m.TargetLogProbs(g, ids, pos, mask, tgt, true)
+		return g.Add(lp, ent)
+	})
+}
+
+// trainLogProbs runs a train graph session (weights as inputs) over rows
+// right-padded into one batch and returns each row's log-probs
+// log p(r[j+1] | r[<=j]).
+func trainLogProbs(t *testing.T, sess *ort.Session, cfg *models.Config, w map[string][]float32, rows [][]int64) [][]float64 {
+	t.Helper()
+	T := 0
+	for _, r := range rows {
+		T = max(T, len(r)-1)
+	}
+	var ids, pos, mask, tgt []int64
+	for _, r := range rows {
+		for j := range T {
+			if j < len(r)-1 {
+				ids, pos, mask, tgt = append(ids, r[j]), append(pos, int64(j)), append(mask, 1), append(tgt, r[j+1])
+			} else {
+				ids, pos, mask, tgt = append(ids, 0), append(pos, 0), append(mask, 0), append(tgt, 0)
+			}
+		}
+	}
+	feeds := weightFeeds(cfg, w)
+	feeds[InputIDs], feeds[PositionIDs] = i64t(len(rows), T, ids), i64t(len(rows), T, pos)
+	feeds[AttentionMask], feeds[TargetIDs] = i64t(len(rows), T, mask), i64t(len(rows), T, tgt)
+	out, err := sess.Run(context.Background(), feeds, LogProbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := out[LogProbs].Data.([]float32)
+	res := make([][]float64, len(rows))
+	for i, r := range rows {
+		for j := range len(r) - 1 {
+			res[i] = append(res[i], float64(lp[i*T+j]))
+		}
+	}
+	return res
 }
 
 // feeds for a forward graph with float32 weights as inputs.
@@ -97,8 +146,25 @@ func logSoftmax(x []float32) []float64 {
 // same next-token log-probs as the train graph on right-padded rows, and
 // that a row's values do not change with the batch it is in.
 func TestDecodeMatchesForward(t *testing.T) {
-	cfg := models.Tiny()
-	cfg.VocabSize = 300
+	forEachFamily(t, checkDecodeMatchesForward)
+}
+
+// forEachFamily runs check on the tiny preset of every family (vocabulary
+// cut to 300 to keep the runs short).
+func forEachFamily(t *testing.T, check func(t *testing.T, cfg models.Config)) {
+	for _, preset := range []string{"tiny", "tiny-moe", "tiny-smollm3"} {
+		t.Run(preset, func(t *testing.T) {
+			cfg, err := models.Preset(preset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.VocabSize = 300
+			check(t, *cfg)
+		})
+	}
+}
+
+func checkDecodeMatchesForward(t *testing.T, cfg models.Config) {
 	w := RandomWeights(&cfg, 11, 0.2)
 	seqs := [][]int64{{5, 17, 250, 3, 99, 42, 7}, {8, 8, 120, 6, 13}}
 	ctx := context.Background()
@@ -110,37 +176,7 @@ func TestDecodeMatchesForward(t *testing.T) {
 	}
 	fw.G.Output(LogProbs, fw.LogProbs)
 	fsess := exporttest.Session(t, fw.G)
-	forward := func(rows [][]int64) [][]float64 {
-		T := 0
-		for _, r := range rows {
-			T = max(T, len(r)-1)
-		}
-		var ids, pos, mask, tgt []int64
-		for _, r := range rows {
-			for j := range T {
-				if j < len(r)-1 {
-					ids, pos, mask, tgt = append(ids, r[j]), append(pos, int64(j)), append(mask, 1), append(tgt, r[j+1])
-				} else {
-					ids, pos, mask, tgt = append(ids, 0), append(pos, 0), append(mask, 0), append(tgt, 0)
-				}
-			}
-		}
-		feeds := weightFeeds(&cfg, w)
-		feeds[InputIDs], feeds[PositionIDs] = i64t(len(rows), T, ids), i64t(len(rows), T, pos)
-		feeds[AttentionMask], feeds[TargetIDs] = i64t(len(rows), T, mask), i64t(len(rows), T, tgt)
-		out, err := fsess.Run(ctx, feeds, LogProbs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lp := out[LogProbs].Data.([]float32)
-		res := make([][]float64, len(rows))
-		for i, r := range rows {
-			for j := range len(r) - 1 {
-				res[i] = append(res[i], float64(lp[i*T+j]))
-			}
-		}
-		return res
-	}
+	forward := func(rows [][]int64) [][]float64 { return trainLogProbs(t, fsess, &cfg, w, rows) }
 	batched := forward(seqs)
 	for i, r := range seqs {
 		alone := forward([][]int64{r})[0]

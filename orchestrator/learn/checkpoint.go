@@ -43,12 +43,18 @@ type TrainerState struct {
 	Extra         json.RawMessage `json:"extra,omitempty"`
 }
 
+// SetCheckpointDType makes checkpoints store weights in dt (the dtype the
+// model was loaded in, so a bfloat16 checkpoint is written back as
+// bfloat16, as transformers' save_pretrained does) unless SaveOptions
+// names one. The optimizer state and the in-memory weights stay float32.
+func (l *Learner) SetCheckpointDType(dt safetensors.DType) { l.ckptDType = dt }
+
 // CheckpointName is the folder name of the checkpoint after step steps.
 func CheckpointName(step int64) string { return fmt.Sprintf("checkpoint-%d", step) }
 
 // SaveOptions says how to write a checkpoint.
 type SaveOptions struct {
-	DType safetensors.DType // weights' on-disk dtype ("" = F32); BF16/F16 add residuals (savedtype.go)
+	DType safetensors.DType // weights' on-disk dtype ("" = SetCheckpointDType's, else F32); BF16/F16 add residuals (savedtype.go)
 	// NoOptimizer leaves the optimizer state out (a final model that will
 	// not be resumed: ~2/3 of a float32 checkpoint's size).
 	NoOptimizer   bool
@@ -73,6 +79,9 @@ func (l *Learner) Save(out string, opts SaveOptions) (string, error) {
 	sb, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
+	}
+	if opts.DType == "" {
+		opts.DType = l.ckptDType
 	}
 	var ot []safetensors.Tensor
 	if !opts.NoOptimizer {

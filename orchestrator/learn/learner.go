@@ -18,6 +18,7 @@ import (
 	"pz/models"
 	"pz/models/loss"
 	"pz/models/qwen3"
+	"pz/models/safetensors"
 )
 
 // Sample is one sequence to learn from: a prompt and a completion (the
@@ -140,6 +141,9 @@ type Options struct {
 	// vocab] tensor is held): 0 means DefaultVocabChunk, < 0 the plain
 	// full-vocabulary head. Graphs with an entropy term take the plain head.
 	VocabChunk int `json:",omitempty"`
+	// RouterAuxLossCoef > 0 adds Qwen3-MoE's load-balancing loss times it
+	// to the objective (moe.go); 0, the default, leaves it out.
+	RouterAuxLossCoef float64 `json:",omitempty"`
 }
 
 // DefaultVocabChunk is the default Options.VocabChunk: [tokens, 4096]
@@ -204,22 +208,25 @@ func (o *Options) LRAt(step int64) float64 {
 
 // Metrics of one optimizer step.
 type Metrics struct {
-	Step       int64   `json:"step"`
-	LR         float64 `json:"lr"`
-	Loss       float64 `json:"loss"`
-	PGLoss     float64 `json:"pg_loss"`
-	ClipFrac   float64 `json:"clip_frac"`
-	ApproxKL   float64 `json:"approx_kl"`
-	KLLoss     float64 `json:"kl_loss,omitempty"`
-	Entropy    float64 `json:"entropy,omitempty"`
-	GradNorm   float64 `json:"grad_norm"`
-	Mismatch   float64 `json:"mismatch"` // mean exp(|Δ logp|) rollout vs learner (1 = none)
-	Tokens     int     `json:"tokens"`
-	Sequences  int     `json:"sequences"`
-	MicroBatch int     `json:"micro_batches"`
-	Skipped    string  `json:"skipped,omitempty"` // why the update was not applied
-	Seconds    float64 `json:"seconds"`
-	TokPerSec  float64 `json:"tokens_per_s"`
+	Step     int64   `json:"step"`
+	LR       float64 `json:"lr"`
+	Loss     float64 `json:"loss"`
+	PGLoss   float64 `json:"pg_loss"`
+	ClipFrac float64 `json:"clip_frac"`
+	ApproxKL float64 `json:"approx_kl"`
+	KLLoss   float64 `json:"kl_loss,omitempty"`
+	Entropy  float64 `json:"entropy,omitempty"`
+	// RouterAuxLoss is the MoE load-balancing loss (without its
+	// coefficient), averaged over micro-batches, when it is on.
+	RouterAuxLoss float64 `json:"router_aux_loss,omitempty"`
+	GradNorm      float64 `json:"grad_norm"`
+	Mismatch      float64 `json:"mismatch"` // mean exp(|Δ logp|) rollout vs learner (1 = none)
+	Tokens        int     `json:"tokens"`
+	Sequences     int     `json:"sequences"`
+	MicroBatch    int     `json:"micro_batches"`
+	Skipped       string  `json:"skipped,omitempty"` // why the update was not applied
+	Seconds       float64 `json:"seconds"`
+	TokPerSec     float64 `json:"tokens_per_s"`
 }
 
 // ErrNonFinite marks a step whose loss or gradient was not finite; the
@@ -253,6 +260,9 @@ type Learner struct {
 	fwdPrefix   *rt.Session
 	opt         *rt.Session
 	optim       export.Optimizer
+	// ckptDType is the checkpoints' weight dtype when SaveOptions names
+	// none (SetCheckpointDType).
+	ckptDType safetensors.DType
 }
 
 // New builds the train, forward and optimizer graphs for cfg. The learner
@@ -265,6 +275,9 @@ func New(runtime *rt.Runtime, cfg *models.Config, weights map[string][]float32, 
 		return nil, err
 	}
 	if err := opts.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkRouterAux(cfg, opts); err != nil {
 		return nil, err
 	}
 	l := &Learner{rt: runtime, cfg: cfg, opts: opts, specs: cfg.TensorSpecs(), weights: weights, optim: o, spare: map[string]*rt.Tensor{}}
@@ -302,12 +315,18 @@ func (l *Learner) build() error {
 	if chunk == 0 {
 		chunk = DefaultVocabChunk
 	}
+	if l.opts.RouterAuxLossCoef != 0 {
+		// The chunked head's hand-written backward starts from the
+		// log-probs alone; the router's aux term reaches the weights by
+		// another path, so take the plain head's autodiff.
+		chunk = -1
+	}
 	// Log-probs only at completion positions (loss_positions, see feeds).
 	fw, err := qwen3.BuildForward(l.cfg, qwen3.ForwardOptions{DType: dt, Entropy: withEntropy, Name: "train", LossPositions: true, VocabChunk: chunk})
 	if err != nil {
 		return err
 	}
-	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, fw.Grads, "train"); err != nil {
+	if l.train, err = l.trainSession(fw.G, fw.LogProbs, fw.Entropy, l.routerAux(fw), fw.Grads, "train"); err != nil {
 		return err
 	}
 	// Forward-only graph for recomputing old log-probs.
@@ -324,7 +343,7 @@ func (l *Learner) build() error {
 		if err != nil {
 			return err
 		}
-		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, pf.Grads, "train_prefix"); err != nil {
+		if l.trainPrefix, err = l.trainSession(pf.G, pf.LogProbs, pf.Entropy, nil, pf.Grads, "train_prefix"); err != nil {
 			return err
 		}
 		pff, err := qwen3.BuildPrefixForward(l.cfg, qwen3.ForwardOptions{DType: dt, Name: "learner_forward_prefix", LossPositions: true, VocabChunk: chunk})
@@ -348,10 +367,10 @@ func (l *Learner) build() error {
 	return err
 }
 
-// trainSession adds the objective on logprobs to a forward graph, its
-// gradients with respect to the model's weights (from grads), and the
-// outputs the learner reads.
-func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value, gradsOf func(*export.Value) ([]*export.Value, error), name string) (*rt.Session, error) {
+// trainSession adds the objective on logprobs (plus the router aux loss
+// term when aux is set) to a forward graph, its gradients with respect to
+// the model's weights (from grads), and the outputs the learner reads.
+func (l *Learner) trainSession(g *export.Graph, logprobs, entropy, aux *export.Value, gradsOf func(*export.Value) ([]*export.Value, error), name string) (*rt.Session, error) {
 	dt := l.opts.DType
 	var terms map[string]*export.Value
 	if l.opts.Objective == NextToken {
@@ -368,11 +387,12 @@ func (l *Learner) trainSession(g *export.Graph, logprobs, entropy *export.Value,
 			return nil, err
 		}
 	}
+	addRouterAux(g, terms, aux)
 	grads, err := gradsOf(terms[loss.Loss])
 	if err != nil {
 		return nil, fmt.Errorf("%s graph gradients: %w", name, err)
 	}
-	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean} {
+	for _, name := range []string{loss.Loss, loss.PGLoss, loss.ClipFrac, loss.ApproxKL, loss.KLLoss, loss.EntropyMean, RouterAuxLoss} {
 		if v, ok := terms[name]; ok {
 			g.Output(name, v)
 		}
@@ -738,6 +758,8 @@ func (l *Learner) step1(ctx context.Context, batch []Sample, frozen bool) (Metri
 		train := l.train
 		if p.prefix {
 			train = l.trainPrefix
+		} else if l.opts.RouterAuxLossCoef > 0 {
+			f[RouterAuxScale] = l.floatTensor(nil, []float64{l.opts.RouterAuxLossCoef / float64(len(mbs))})
 		}
 		out, err := train.RunReusing(ctx, f, l.gradBuffers(min(mi, 1)))
 		if err != nil {
@@ -755,6 +777,7 @@ func (l *Learner) step1(ctx context.Context, batch []Sample, frozen bool) (Metri
 		m.ApproxKL += scalar(loss.ApproxKL)
 		m.KLLoss += scalar(loss.KLLoss)
 		m.Entropy += scalar(loss.EntropyMean)
+		m.RouterAuxLoss += scalar(RouterAuxLoss) / float64(len(mbs))
 		// Rollout/learner mismatch over tokens whose rollout log-probs we have.
 		lp := p.scatter(toF64(out[qwen3.LogProbs]))
 		for r, i := range p.rows {

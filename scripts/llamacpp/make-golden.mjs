@@ -45,10 +45,9 @@ const vocab = meta.config.vocab_size;
 const maxLen = Math.max(...meta.sequences.map((s) => s.ids.length));
 
 let worstMass = 0; // largest |Σ p - 1| of the float32 distributions, for the log
-const sequences = [];
-for (const seqIn of meta.sequences) {
-  const ids = seqIn.ids;
-  const context = await model.createContext({
+// One sequence per fresh context: CPU, 1 thread, F32 KV cache, no flash attention.
+const newContext = () =>
+  model.createContext({
     contextSize: Math.max(256, maxLen),
     batchSize: Math.max(256, maxLen),
     sequences: 1,
@@ -57,6 +56,10 @@ for (const seqIn of meta.sequences) {
     experimentalKvCacheKeyType: "F32",
     experimentalKvCacheValueType: "F32",
   });
+const sequences = [];
+for (const seqIn of meta.sequences) {
+  const ids = seqIn.ids;
+  const context = await newContext();
   const seq = context.getSequence();
   const input = ids.slice(0, -1).map((tok) => [
     tok,
@@ -79,11 +82,37 @@ for (const seqIn of meta.sequences) {
   sequences.push({ ids, logprobs });
   await context.dispose();
 }
+
+// Greedy continuation (when golden-meta.json asks): the first sequence's
+// first prompt_len ids, then new_tokens steps each feeding back the most
+// probable token (lowest id on a tie), from the same full distributions.
+let greedy = meta.greedy;
+if (greedy) {
+  const context = await newContext();
+  const seq = context.getSequence();
+  const next = { generateNext: { probabilities: true, options: { temperature: 0 } } };
+  let input = meta.sequences[0].ids.slice(0, greedy.prompt_len).map((tok, i) => (i === greedy.prompt_len - 1 ? [tok, next] : tok));
+  const tokens = [];
+  for (let s = 0; s < greedy.new_tokens; s++) {
+    const res = await seq.controlledEvaluate(input);
+    const probs = res[res.length - 1]?.next?.probabilities;
+    if (probs == null) throw new Error(`greedy step ${s}: no probabilities`);
+    let best = -1, bestP = -1;
+    for (const [tok, p] of probs) {
+      if (p > bestP || (p === bestP && tok < best)) [best, bestP] = [tok, p];
+    }
+    tokens.push(best);
+    input = [[best, next]];
+  }
+  greedy = { ...greedy, tokens };
+  await context.dispose();
+}
 await model.dispose();
 
 const out = {
   ...meta,
   sequences,
+  ...(greedy ? { greedy } : {}),
   generator: {
     script: "scripts/llamacpp/make-golden.sh",
     node_llama_cpp: nlcVersion,

@@ -27,14 +27,27 @@ import (
 
 // Meta is golden-meta.json; make-golden.mjs adds the log-probs to it.
 type Meta struct {
-	Preset    string          `json:"preset"`
-	Seed      uint64          `json:"seed"`
-	Std       float64         `json:"std"`
-	NormGain  float64         `json:"norm_gain"`
-	NormRule  string          `json:"norm_rule"`
+	Preset   string  `json:"preset"`
+	Seed     uint64  `json:"seed"`
+	Std      float64 `json:"std"`
+	NormGain float64 `json:"norm_gain"`
+	NormRule string  `json:"norm_rule"`
+	// RouterGain scales MoE router weights (mlp.gate.weight) so that each
+	// token's top-k experts win by a wide margin: pz and llama.cpp round
+	// differently, and a near-tie could pick different experts.
+	RouterGain float64 `json:"router_gain,omitempty"`
+	// Greedy asks make-golden.mjs for llama.cpp's greedy continuation of
+	// the first sequence's first PromptLen ids.
+	Greedy    *greedySpec     `json:"greedy,omitempty"`
 	Config    *models.Config  `json:"config"`
 	Sequences []metaSequence  `json:"sequences"`
 	Note      json.RawMessage `json:"note,omitempty"`
+}
+
+type greedySpec struct {
+	PromptLen int     `json:"prompt_len"`
+	NewTokens int     `json:"new_tokens"`
+	Tokens    []int64 `json:"tokens,omitempty"` // filled by make-golden.mjs
 }
 
 type metaSequence struct {
@@ -50,14 +63,16 @@ func main() {
 	tok := flag.String("tokenizer", "", "tokenizer.json(.gz) to ship in the folder (default models/presets/tokenizers/PRESET.json.gz)")
 	vocab := flag.Int("vocab", 0, "vocabulary size (0: the preset's); e.g. the tokenizer's size to ship a larger one")
 	out := flag.String("out", "", "model folder to write")
+	routerGain := flag.Float64("router-gain", 0, "factor on MoE router weights (0: none); see Meta.RouterGain")
+	greedy := flag.Int("greedy", 0, "new tokens of a greedy continuation to record (0: none)")
 	flag.Parse()
-	if err := run(*preset, *seed, *std, *gain, *vocab, *lengths, *tok, *out); err != nil {
+	if err := run(*preset, *seed, *std, *gain, *routerGain, *greedy, *vocab, *lengths, *tok, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "mkmodel:", err)
 		os.Exit(1)
 	}
 }
 
-func run(preset string, seed uint64, std, gain float64, vocab int, lengths, tokPath, out string) error {
+func run(preset string, seed uint64, std, gain, routerGain float64, greedy, vocab int, lengths, tokPath, out string) error {
 	if out == "" {
 		return fmt.Errorf("-out is required")
 	}
@@ -69,7 +84,8 @@ func run(preset string, seed uint64, std, gain float64, vocab int, lengths, tokP
 		cfg.VocabSize = vocab
 	}
 	if tokPath == "" {
-		tokPath = filepath.Join("models", "presets", "tokenizers", preset+".json.gz")
+		name, _, _ := strings.Cut(preset, "-") // tiny-moe and tiny-smollm3 ship tiny's
+		tokPath = filepath.Join("models", "presets", "tokenizers", name+".json.gz")
 	}
 	t, err := tokenizer.Load(tokPath)
 	if err != nil {
@@ -80,13 +96,17 @@ func run(preset string, seed uint64, std, gain float64, vocab int, lengths, tokP
 	}
 	w := qwen3.RandomWeights(cfg, seed, std)
 	perturbNorms(cfg, w, gain)
+	scaleRouters(cfg, w, routerGain)
 	if err := models.SaveCheckpoint(out, cfg, w, models.SaveOptions{}); err != nil {
 		return err
 	}
 	if err := t.Save(filepath.Join(out, "tokenizer.json")); err != nil {
 		return err
 	}
-	meta := Meta{Preset: preset, Seed: seed, Std: std, NormGain: gain, NormRule: normRule, Config: cfg}
+	meta := Meta{Preset: preset, Seed: seed, Std: std, NormGain: gain, NormRule: normRule, RouterGain: routerGain, Config: cfg}
+	if greedy > 0 {
+		meta.Greedy = &greedySpec{PromptLen: 8, NewTokens: greedy}
+	}
 	rng := rand.New(rand.NewPCG(seed+1000, 0))
 	for _, f := range strings.Split(lengths, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -121,6 +141,21 @@ func perturbNorms(cfg *models.Config, w map[string][]float32, gain float64) {
 		}
 		for i := range w[s.Name] {
 			w[s.Name][i] = float32(1 + gain*math.Sin(0.7*float64(i+1)+float64(j)))
+		}
+	}
+}
+
+// scaleRouters multiplies every MoE router weight by gain (0 leaves them);
+// models/qwen3/llamacpp_test.go applies the same rule.
+func scaleRouters(cfg *models.Config, w map[string][]float32, gain float64) {
+	if gain == 0 {
+		return
+	}
+	for i := range cfg.NumHiddenLayers {
+		if r, ok := w[models.RouterName(i)]; ok {
+			for j := range r {
+				r[j] *= float32(gain)
+			}
 		}
 	}
 }
