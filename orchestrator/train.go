@@ -70,6 +70,9 @@ type StepMetrics struct {
 	TrainTokPerS   float64     `json:"train_tokens_per_s"`
 	Completions    int         `json:"completions"`
 	Eval           *EvalReport `json:"eval,omitempty"`
+
+	// SpanKinds: valid masks by labelled kind (corpora with spans.jsonl).
+	SpanKinds map[string]SpanKindStats `json:"span_kinds,omitempty"`
 }
 
 // trainExtra is the loop's part of trainer_state.json.
@@ -174,6 +177,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			PolicyVersion: t.version, Rollout: res.Stats, Skipped: res.Skipped, GenLength: res.GenLength,
 			PredLength: res.PredLength, GenSeconds: res.GenSeconds, PredSeconds: res.PredSeconds,
 			VerifySeconds: res.VerifySeconds, SampledTokens: res.Tokens, Completions: res.Completions}
+		m.SpanKinds = res.SpanKinds
 		if gt := res.GenSeconds + res.PredSeconds; gt > 0 {
 			m.SampledTokPerS = float64(res.Tokens) / gt
 		}

@@ -32,6 +32,7 @@ func dataSynthCommand() *cli.Command {
 			&cli.IntFlag{Name: "noise", Value: 1, Usage: "random-serial sentences per paragraph (0: none)"},
 			&cli.IntFlag{Name: "filler", Value: 1, Usage: "stock filler sentences per paragraph (0: none)"},
 			&cli.Float64Flag{Name: "name-repeat", Value: 0.25, Usage: "chance a later sentence names the person instead of the pronoun"},
+			&cli.BoolFlag{Name: "question-last", Usage: "end each held-out paragraph with the sentence its question asks about (the blank just before the answer cue)"},
 			&cli.IntFlag{Name: "max-chars", Value: 1200, Usage: "longest paragraph allowed (0: no cap)"},
 			&cli.Int64Flag{Name: "budget-tokens", Usage: "training budget in tokens the train paragraphs must fit --min-exposures times (0: no check)"},
 			&cli.Float64Flag{Name: "min-exposures", Value: 1, Usage: "times the budget must cover the train paragraphs"},
@@ -76,7 +77,7 @@ func dataSynthCommand() *cli.Command {
 			corpus, err := synth.Generate(pools, synth.Options{
 				People: c.Int("people"), Seed: c.Uint64("seed"), Paragraphs: c.Int("paragraphs"),
 				HeldoutParagraphs: none(c.Int("heldout-paragraphs")), Noise: none(c.Int("noise")), Filler: none(c.Int("filler")),
-				NameRepeat: c.Float64("name-repeat"), MaxChars: c.Int("max-chars"),
+				NameRepeat: c.Float64("name-repeat"), MaxChars: c.Int("max-chars"), QuestionLast: c.Bool("question-last"),
 				BudgetTokens: c.Int64("budget-tokens"), MinExposures: c.Float64("min-exposures"), CharsPerToken: c.Float64("chars-per-token"),
 			})
 			if err != nil {

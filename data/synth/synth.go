@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -48,6 +49,11 @@ type Options struct {
 	// NameRepeat is the chance a later sentence names the person instead
 	// of using the pronoun (default 0.25).
 	NameRepeat float64
+	// QuestionLast ends each held-out paragraph with the sentence its
+	// question asks about, so the blank sits just before the answer cue:
+	// a small model trained from scratch then needs no long-range lookup
+	// of the blank to answer, only the fact.
+	QuestionLast bool
 	// MaxChars caps a paragraph's length in characters (0: no cap).
 	MaxChars int
 	// BudgetTokens, when > 0, is the training budget the train paragraphs
@@ -277,6 +283,10 @@ func (g *renderer) paragraph(rng *rand.Rand, per Person, heldout string) (string
 	}
 	for range g.o.Filler {
 		insert(sentence{tmpl: g.p.Filler[rng.IntN(len(g.p.Filler))], kind: data.KindFiller})
+	}
+	if heldout != "" && g.o.QuestionLast {
+		i := slices.IndexFunc(ss, func(s sentence) bool { return s.field == heldout })
+		ss = append(append(ss[:i:i], ss[i+1:]...), ss[i])
 	}
 	var b strings.Builder
 	var labels []data.SpanLabel
