@@ -25,15 +25,18 @@ const SpanLabelsFile = "spans.jsonl"
 // Span kinds. Text outside every labelled span is KindOther.
 const (
 	KindAttribute = "attribute" // a fact about the passage's subject, learnable across passages
-	KindName      = "name"      // the subject's name
-	KindNoise     = "noise"     // a random code drawn afresh per passage: unlearnable
-	KindFiller    = "filler"    // a stock sentence from a small pool: trivial
-	KindOther     = "other"     // template words, punctuation
+	// KindAttributePart is a span inside an attribute's value that leaves
+	// part of it out (the "19" of "March 3, 1961"): often trivial.
+	KindAttributePart = "attribute-part"
+	KindName          = "name"   // the subject's name
+	KindNoise         = "noise"  // a random code drawn afresh per passage: unlearnable
+	KindFiller        = "filler" // a stock sentence from a small pool: trivial
+	KindOther         = "other"  // template words, punctuation
 )
 
 // SpanKinds lists the kinds in report order.
 func SpanKinds() []string {
-	return []string{KindAttribute, KindName, KindNoise, KindFiller, KindOther}
+	return []string{KindAttribute, KindAttributePart, KindName, KindNoise, KindFiller, KindOther}
 }
 
 // SpanLabel is one labelled byte range [Start, End) of a passage's text.
@@ -51,10 +54,10 @@ type SpanLabels map[string][]SpanLabel
 // KindOf classifies the byte range [start, end) of passage id's text: the
 // kind of the labelled span it overlaps most (ties: the earlier span), or
 // KindOther when it overlaps none, or more of it lies outside every
-// labelled span than inside the best one. A passage without labels is
-// KindOther.
+// labelled span than inside the best one. An attribute not wholly covered
+// is KindAttributePart. A passage without labels is KindOther.
 func (l SpanLabels) KindOf(id string, start, end int) string {
-	best, bestOv, covered := KindOther, 0, 0
+	best, bestOv, covered, whole := KindOther, 0, 0, false
 	for _, s := range l[id] {
 		ov := min(end, s.End) - max(start, s.Start)
 		if ov <= 0 {
@@ -62,11 +65,14 @@ func (l SpanLabels) KindOf(id string, start, end int) string {
 		}
 		covered += ov
 		if ov > bestOv {
-			best, bestOv = s.Kind, ov
+			best, bestOv, whole = s.Kind, ov, start <= s.Start && end >= s.End
 		}
 	}
 	if outside := (end - start) - covered; outside > bestOv {
 		return KindOther
+	}
+	if best == KindAttribute && !whole {
+		return KindAttributePart
 	}
 	return best
 }

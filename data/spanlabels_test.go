@@ -22,7 +22,7 @@ func TestKindOf(t *testing.T) {
 		want       string
 	}{
 		{"exactly the attribute", "p", 20, 24, KindAttribute},
-		{"part of the attribute", "p", 21, 23, KindAttribute},
+		{"part of the attribute", "p", 21, 23, KindAttributePart},
 		{"attribute and its full stop", "p", 20, 25, KindAttribute},
 		{"mostly template words", "p", 8, 24, KindOther},
 		{"the name", "p", 0, 3, KindName},

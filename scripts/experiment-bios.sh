@@ -15,7 +15,9 @@
 #
 # SMOKE=1 is the minute-long version the tests run (a tiny world and model,
 # a few steps, one seed): it checks that every stage runs, not any result.
-# Every size below can be overridden from the environment.
+# Every size below can be overridden from the environment. BASE_FROM=DIR
+# reuses the world, tokenizer and base model of an earlier run folder (the
+# same sizes) to rerun only the arms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PZ=${PZ:-./bin/pz}
@@ -31,11 +33,12 @@ else
   RUN=${RUN:-runs/experiment-bios}
   PEOPLE=${PEOPLE:-100}; PARAGRAPHS=${PARAGRAPHS:-4}; VOCAB=${VOCAB:-1024}
   LAYERS=${LAYERS:-4}; HIDDEN=${HIDDEN:-128}; FFN=${FFN:-352}; HEADS=${HEADS:-4}; KV_HEADS=${KV_HEADS:-2}; HEAD_DIM=${HEAD_DIM:-32}
-  BASE_STEPS=${BASE_STEPS:-600}; BASE_BUDGET=${BASE_BUDGET:-900s}; BATCH=${BATCH:-16}; SEQ_LEN=${SEQ_LEN:-256}
-  ARM_STEPS=${ARM_STEPS:-60}; ARM_PARAGRAPHS=${ARM_PARAGRAPHS:-8}; SAMPLES=${SAMPLES:-8}
+  BASE_STEPS=${BASE_STEPS:-1500}; BASE_BUDGET=${BASE_BUDGET:-1500s}; BATCH=${BATCH:-16}; SEQ_LEN=${SEQ_LEN:-256}
+  ARM_STEPS=${ARM_STEPS:-400}; ARM_PARAGRAPHS=${ARM_PARAGRAPHS:-8}; SAMPLES=${SAMPLES:-8}
   SEEDS=${SEEDS:-"1 2 3"}; MIN_EXPOSURES=${MIN_EXPOSURES:-30}
 fi
 WORLD_SEED=${WORLD_SEED:-1}
+BASE_FROM=${BASE_FROM:-}
 start=$(date +%s)
 say() { printf '\n== [%5ds] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 # A rerun starts afresh: pz train appends to an existing run's metrics.
@@ -49,26 +52,31 @@ timed() { # arm seed command...: runs the command, appends its wall time to time
   printf '%s\t%s\t%s\n' "$arm" "$seed" "$(( $(date +%s) - t0 ))" >> "$RUN/times.tsv"
 }
 
-# The base's budget must show every train paragraph MIN_EXPOSURES times,
-# or it cannot store the facts it is later asked about: synth refuses a
-# world that does not fit.
-say "world: $PEOPLE people x $PARAGRAPHS train paragraphs, one held-out question each (seed $WORLD_SEED)"
-$PZ data synth --kind bios --people "$PEOPLE" --paragraphs "$PARAGRAPHS" --seed "$WORLD_SEED" --question-last \
-  --budget-tokens "$(( BASE_STEPS * BATCH * SEQ_LEN ))" --min-exposures "$MIN_EXPOSURES" --out "$RUN/data"
 DATA="$RUN/data"
+if [ -n "$BASE_FROM" ]; then
+  say "reusing the world, tokenizer and base model of $BASE_FROM"
+  cp -r "$BASE_FROM/data" "$BASE_FROM/tokenizer.json" "$BASE_FROM/base" "$RUN/"
+else
+  # The base's budget must show every train paragraph MIN_EXPOSURES times,
+  # or it cannot store the facts it is later asked about: synth refuses a
+  # world that does not fit.
+  say "world: $PEOPLE people x $PARAGRAPHS train paragraphs, one held-out question each (seed $WORLD_SEED)"
+  $PZ data synth --kind bios --people "$PEOPLE" --paragraphs "$PARAGRAPHS" --seed "$WORLD_SEED" --question-last \
+    --budget-tokens "$(( BASE_STEPS * BATCH * SEQ_LEN ))" --min-exposures "$MIN_EXPOSURES" --out "$RUN/data"
 
-say "tokenizer ($VOCAB BPE tokens) and a $LAYERS-layer x $HIDDEN model"
-$PZ tokenizer train --in "$DATA/train.jsonl" --vocab "$VOCAB" --out "$RUN/tokenizer.json"
-$PZ init-model --preset tiny --tokenizer "$RUN/tokenizer.json" --layers "$LAYERS" --hidden "$HIDDEN" --ffn "$FFN" \
-  --heads "$HEADS" --kv-heads "$KV_HEADS" --head-dim "$HEAD_DIM" --seed 1 --out "$RUN/init"
+  say "tokenizer ($VOCAB BPE tokens) and a $LAYERS-layer x $HIDDEN model"
+  $PZ tokenizer train --in "$DATA/train.jsonl" --vocab "$VOCAB" --out "$RUN/tokenizer.json"
+  $PZ init-model --preset tiny --tokenizer "$RUN/tokenizer.json" --layers "$LAYERS" --hidden "$HIDDEN" --ffn "$FFN" \
+    --heads "$HEADS" --kv-heads "$KV_HEADS" --head-dim "$HEAD_DIM" --seed 1 --out "$RUN/init"
 
-# Next-token prediction on the train paragraphs, with pz pretrain's cloze
-# and proposal texts so a model this small knows the \boxed{}/\mask{}
-# formats (random spans: no attribute is singled out).
-say "base: next-token pretraining, $BASE_STEPS steps (at most $BASE_BUDGET)"
-timed base 0 $PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" --steps "$BASE_STEPS" \
-  --budget "$BASE_BUDGET" --batch "$BATCH" --seq-len "$SEQ_LEN" --plain 0.3 --cloze 0.6 --proposal 0.1 --answer-space \
-  --optimizer adamw --lr 3e-3 --schedule cosine --warmup-steps 20 --min-lr-ratio 0.1 --weight-decay 0.1 --beta2 0.95
+  # Next-token prediction on the train paragraphs, with pz pretrain's cloze
+  # and proposal texts so a model this small knows the \boxed{}/\mask{}
+  # formats (random spans: no attribute is singled out).
+  say "base: next-token pretraining, $BASE_STEPS steps (at most $BASE_BUDGET)"
+  timed base 0 $PZ pretrain --model "$RUN/init" --data "$DATA" --out "$RUN/base" --threads "$THREADS" --steps "$BASE_STEPS" \
+    --budget "$BASE_BUDGET" --batch "$BATCH" --seq-len "$SEQ_LEN" --plain 0.15 --cloze 0.8 --proposal 0.05 --answer-space \
+    --optimizer adamw --lr 3e-3 --schedule cosine --warmup-steps 20 --min-lr-ratio 0.1 --weight-decay 0.1 --beta2 0.95
+fi
 
 rl() { # out mode seed extra...
   local out=$1 mode=$2 seed=$3; shift 3
@@ -90,7 +98,7 @@ for s in $SEEDS; do
   say "seed $s: continued next-token pretraining for the PretrainZero arm's wall time (${pzsec}s)"
   timed continued-pt "$s" $PZ pretrain --model "$RUN/base" --data "$DATA" --out "$RUN/cpt-$s" --seed "$((s + 100))" \
     --threads "$THREADS" --steps 100000 --budget "$(( pzsec > 0 ? pzsec : 1 ))s" --batch "$BATCH" --seq-len "$SEQ_LEN" \
-    --plain 0.3 --cloze 0.6 --proposal 0.1 --answer-space --lr 3e-4 --weight-decay 0.1 --beta2 0.95
+    --plain 0.15 --cloze 0.8 --proposal 0.05 --answer-space --lr 3e-4 --weight-decay 0.1 --beta2 0.95
   models+=(--model "$RUN/cpt-$s" --model "$RUN/random-span-$s" --model "$RUN/entropy-ntp-$s" --model "$RUN/pretrainzero-$s")
   names+=(--name "cpt-$s" --name "random-span-$s" --name "entropy-ntp-$s" --name "pretrainzero-$s")
 done

@@ -8,7 +8,7 @@ import (
 )
 
 // spanKindOrder is the column order of the kind-mix table (data's kinds).
-var spanKindOrder = []string{"attribute", "name", "noise", "filler", "other"}
+var spanKindOrder = []string{"attribute", "attribute-part", "name", "noise", "filler", "other"}
 
 // phaseStats pools the steps of one arm's runs in one phase of training.
 type phaseStats struct {
