@@ -8,7 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BENCH   ?= .
 PKG     ?= ./...
 
-.PHONY: setup build test demo experiment bench vet fmt clean
+.PHONY: setup build test demo experiment experiment-bios bench vet fmt clean
 
 setup: ## fetch and verify the ONNX Runtime CPU library into .cache/ort
 	bash scripts/setup-ort.sh
@@ -28,6 +28,9 @@ demo: setup build ## the main job on the embedded defaults (scripts/demo.sh, ~15
 
 experiment: setup build ## the longer experiment (~30 minutes on 2 cores; not in CI)
 	PZ=./$(BIN) bash scripts/experiment.sh
+
+experiment-bios: setup build ## synthetic biographies: 4 arms x 3 seeds on a corpus with known spans (<= 60 min on 2 cores; not in CI)
+	PZ=./$(BIN) bash scripts/experiment-bios.sh
 
 bench: setup ## Go benchmarks (figures are read, never asserted)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKG)

@@ -312,3 +312,24 @@ func ReadPassageFile(ctx context.Context, path string, fn func(Passage) error) (
 		}
 	}
 }
+
+// WritePassageFile writes passages as one prepared Parquet file (the
+// schema of Prepare's shards) at path, atomically. Generators of corpora
+// that need no filtering (pz data synth) write their shards with it.
+func WritePassageFile(path string, ps []Passage) error {
+	w, err := newShardWriter(filepath.Dir(path), filepath.Base(path), 4096, newZstd())
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := w.write(p); err != nil {
+			w.abort()
+			return err
+		}
+	}
+	if err := w.finish(); err != nil {
+		w.abort()
+		return err
+	}
+	return w.commit()
+}

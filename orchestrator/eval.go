@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strings"
 
 	"pz/data"
 	"pz/orchestrator/bench"
@@ -195,7 +196,7 @@ func (r *EvalReport) KindNames() []string {
 	for k := range r.Kinds {
 		ks = append(ks, k)
 	}
-	slices.SortFunc(ks, func(a, b string) int { return kindRank(a) - kindRank(b) })
+	sortKinds(ks)
 	return ks
 }
 
@@ -207,8 +208,72 @@ func kindRank(k string) int {
 		return 1
 	case KindContent:
 		return 2
+	case KindAll:
+		return 4
 	}
 	return 3
+}
+
+// KindAll is the pooled column WithTotal adds.
+const KindAll = "all"
+
+// sortKinds orders kinds for reports: the random kinds first, then the
+// others (a mask file's own kinds, such as pz data synth's attributes) by
+// name, KindAll last.
+func sortKinds(ks []string) {
+	slices.SortFunc(ks, func(a, b string) int {
+		if d := kindRank(a) - kindRank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+}
+
+// kinds lists the kinds of every arm in report order; a comparison with
+// none shows the three random kinds.
+func (c Comparison) kinds() []string {
+	seen := map[string]bool{}
+	var ks []string
+	for _, a := range c.Arms {
+		for k := range a.Kinds {
+			if !seen[k] {
+				seen[k] = true
+				ks = append(ks, k)
+			}
+		}
+	}
+	if len(ks) == 0 {
+		return []string{KindSingle, KindMulti, KindContent}
+	}
+	sortKinds(ks)
+	return ks
+}
+
+// WithTotal returns a copy of c whose arms also have KindAll: every
+// question of the arm pooled, with its interval.
+func (c Comparison) WithTotal() Comparison {
+	out := Comparison{Arms: make([]Arm, len(c.Arms))}
+	for i, a := range c.Arms {
+		b := a
+		b.Kinds = map[string]*KindResult{}
+		t := &KindResult{}
+		for k, r := range a.Kinds {
+			b.Kinds[k] = r
+			if k == KindAll {
+				continue
+			}
+			t.N += r.N
+			t.Correct += r.Correct
+			t.Unparsed += r.Unparsed
+			t.Normalised += r.Normalised * float64(r.N)
+		}
+		t.Accuracy = float64(t.Correct) / float64(max(t.N, 1))
+		t.Normalised /= float64(max(t.N, 1))
+		t.Low, t.High = Wilson(t.Correct, t.N)
+		b.Kinds[KindAll] = t
+		out.Arms[i] = b
+	}
+	return out
 }
 
 // Arm is one model's evaluation in a Comparison.
@@ -226,7 +291,7 @@ type Comparison struct {
 
 // WriteTable prints accuracy with 95% intervals, one row per arm.
 func (c Comparison) WriteTable(w io.Writer) {
-	kinds := []string{KindSingle, KindMulti, KindContent}
+	kinds := c.kinds()
 	fmt.Fprintf(w, "%-16s", "model")
 	for _, k := range kinds {
 		fmt.Fprintf(w, " %-26s", k)
@@ -286,8 +351,16 @@ func (c Comparison) Pool(name, pattern string) (Arm, error) {
 
 // WriteMarkdown prints the comparison as a Markdown table.
 func (c Comparison) WriteMarkdown(w io.Writer) {
-	kinds := []string{KindSingle, KindMulti, KindContent}
-	fmt.Fprintf(w, "| arm | %s | %s | %s |\n|---|---|---|---|\n", kinds[0]+" word", kinds[1]+"-word span", kinds[2]+" word")
+	kinds := c.kinds()
+	fmt.Fprint(w, "| arm |")
+	for _, k := range kinds {
+		fmt.Fprintf(w, " %s |", kindTitle(k))
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range kinds {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
 	for _, a := range c.Arms {
 		fmt.Fprintf(w, "| %s |", a.Name)
 		for _, k := range kinds {
@@ -299,4 +372,14 @@ func (c Comparison) WriteMarkdown(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+func kindTitle(k string) string {
+	switch k {
+	case KindSingle, KindContent:
+		return k + " word"
+	case KindMulti:
+		return k + "-word span"
+	}
+	return k
 }

@@ -76,8 +76,11 @@ type RolloutOptions struct {
 	// Reward.RewardNormalised, their normalisation) or NTPPrefix (RPT's
 	// prefix match against the continuation, byte-exact).
 	NTPReward string
-	Seed      uint64
-	RunID     string
+	// SpanLabels, when set (a corpus with known ground truth, pz data
+	// synth), classify each valid mask by kind in StepResult.SpanKinds.
+	SpanLabels data.SpanLabels
+	Seed       uint64
+	RunID      string
 }
 
 // DefaultRolloutOptions are the paper's settings (8 × 8 samples, its
@@ -155,6 +158,9 @@ type StepResult struct {
 	// Masks that got predictions (valid proposals, random spans,
 	// truncation points), and the predictions.
 	Masks, Predictions int
+	// SpanKinds counts valid masks by labelled kind (nil without
+	// RolloutOptions.SpanLabels).
+	SpanKinds map[string]SpanKindStats
 }
 
 // seed derives a per-item seed from the run seed, so results do not
@@ -201,6 +207,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 			Role: role, GroupID: group, SampleIndex: int32(idx), PassageID: p.ID, CreatedUnixMs: now}
 	}
 	var props []reward.Proposal
+	var at []spanAt // where each proposal lies, for SpanKinds
 	var targets []target
 	var genRows []traj.Row
 
@@ -244,6 +251,10 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 				row.GenerateSeconds = float32(res.GenSeconds)
 				genRows = append(genRows, row)
 				props = append(props, reward.Proposal{Group: i, Span: m.Span, Reason: why, Words: m.Words, Tokens: int(row.MaskTokens)})
+				at = append(at, spanAt{-1, -1})
+				if len(m.Starts) > 0 {
+					at[len(at)-1] = spanAt{m.Starts[0], m.Starts[0] + len(m.Span)}
+				}
 				res.Tokens += len(c.IDs)
 				res.Completions++
 				res.GenLength += float64(len(c.IDs))
@@ -282,6 +293,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 				}
 				masked := task.MaskParagraph(p.Text, m, !o.OneOccurrence, rng)
 				props = append(props, reward.Proposal{Group: i, Span: m.Span, Reason: task.Valid, Words: m.Words})
+				at = append(at, spanAt{sp.Start, sp.End})
 				targets = append(targets, target{passage: i, span: m.Span, masked: masked, genRow: -1, occ: m.Occurrences()})
 			}
 		}
@@ -332,6 +344,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 			}
 			first := r.decode(toks[i][t : t+1])
 			props = append(props, reward.Proposal{Group: i, Span: first, Reason: task.Valid, Words: 1, Tokens: 1})
+			at = append(at, spanAt{len(ctxText), len(ctxText) + len(first)})
 			targets = append(targets, target{passage: i, span: first, masked: ctxText, cont: cont, bounds: bounds, genRow: -1})
 		}
 	}
@@ -450,6 +463,7 @@ func (r *Rollout) Step(ctx context.Context, step, policyVersion int64, passages 
 		predRows[i].Reward, predRows[i].Advantage, predRows[i].Filtered = pr.Reward, float32(pr.Advantage), pr.Filtered
 		predRows[i].MaskAccuracy = sc.Gen[preds[i].Mask].Accuracy
 	}
+	res.SpanKinds = countSpanKinds(o.SpanLabels, passages, props, at, sc.Gen)
 	res.VerifySeconds = time.Since(t2).Seconds()
 	res.Rows = append(genRows, predRows...)
 	res.Stats = sc.Stats

@@ -86,6 +86,9 @@ type StepMetrics struct {
 	Masks       int         `json:"masks"`
 	Predictions int         `json:"predictions"`
 	Eval        *EvalReport `json:"eval,omitempty"`
+
+	// SpanKinds: valid masks by labelled kind (corpora with spans.jsonl).
+	SpanKinds map[string]SpanKindStats `json:"span_kinds,omitempty"`
 }
 
 // trainExtra is the loop's part of trainer_state.json.
@@ -215,6 +218,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			PredLength: res.PredLength, GenSeconds: res.GenSeconds, PredSeconds: res.PredSeconds,
 			VerifySeconds: res.VerifySeconds, SampledTokens: res.Tokens, Completions: res.Completions,
 			Masks: res.Masks, Predictions: res.Predictions}
+		m.SpanKinds = res.SpanKinds
 		if gt := res.GenSeconds + res.PredSeconds; gt > 0 {
 			m.SampledTokPerS = float64(res.Tokens) / gt
 		}

@@ -19,6 +19,7 @@ func dataCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			dataPrepareCommand(),
 			dataStatsCommand(),
+			dataSynthCommand(),
 		},
 	}
 }

@@ -39,6 +39,7 @@ func commands() []*cli.Command {
 		pretrainCommand(),
 		evalCommand(),
 		evalTableCommand(),
+		kindMixCommand(),
 		tokenizeCommand(),
 		detokenizeCommand(),
 		tokenizerCommand(),

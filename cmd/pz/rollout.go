@@ -85,6 +85,11 @@ func rolloutOptions(c *cli.Context, runID string) (orchestrator.RolloutOptions, 
 	o.Reward.RepeatPenalty = c.Float64("repeat-penalty")
 	o.Seed = c.Uint64("seed")
 	o.RunID = runID
+	// A corpus with known ground truth (pz data synth) labels its spans:
+	// the metrics then count each valid mask's kind.
+	if o.SpanLabels, err = data.ReadSpanLabels(c.String("data")); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 

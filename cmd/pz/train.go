@@ -279,6 +279,7 @@ func evalTableCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "in", Required: true, Usage: "comparison.json written by pz eval --json"},
 			&cli.StringSliceFlag{Name: "pool", Usage: "NAME=PATTERN: arms whose names match PATTERN (glob) pooled as NAME; default: every arm as is"},
+			&cli.BoolFlag{Name: "total", Usage: "add an \"all\" column: every question of an arm pooled"},
 		},
 		Action: func(c *cli.Context) error {
 			b, err := os.ReadFile(c.String("in"))
@@ -303,6 +304,9 @@ func evalTableCommand() *cli.Command {
 					}
 					out.Arms = append(out.Arms, a)
 				}
+			}
+			if c.Bool("total") {
+				out = out.WithTotal()
 			}
 			out.WriteMarkdown(c.App.Writer)
 			return nil

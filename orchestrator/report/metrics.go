@@ -32,8 +32,19 @@ type Step struct {
 	WriteSeconds  *float64 `json:"write_seconds"`
 	StepSeconds   *float64 `json:"step_seconds"`
 	SampledTokPS  *float64 `json:"sampled_tokens_per_s"`
+	SampledTokens *float64 `json:"sampled_tokens"`
 	TrainTokPS    *float64 `json:"train_tokens_per_s"`
 	Eval          *Eval    `json:"eval"`
+	// SpanKinds: valid masks by labelled kind (corpora with spans.jsonl).
+	SpanKinds map[string]SpanKind `json:"span_kinds"`
+}
+
+// SpanKind is one kind's count among a step's valid masks.
+type SpanKind struct {
+	Masks       float64 `json:"masks"`
+	Predictions float64 `json:"predictions"`
+	Correct     float64 `json:"correct"`
+	Accuracy    float64 `json:"accuracy"`
 }
 
 // Rollout is the plotted part of reward.StepStats.
@@ -81,6 +92,7 @@ type Learn struct {
 	GradNorm *float64 `json:"grad_norm"`
 	Mismatch *float64 `json:"mismatch"`
 	Skipped  string   `json:"skipped"`
+	Tokens   *float64 `json:"tokens"`
 }
 
 // Eval is an evaluation's result per kind (orchestrator.EvalReport; also

@@ -91,6 +91,20 @@ func panels(runs []*Run) []panel {
 	})
 	reasons := keys(runs, func(s *Step) []string { return mapKeys(s.Rollout.Invalid) })
 	guards := keys(runs, func(s *Step) []string { return mapKeys(s.Rollout.Guards) })
+	spanKinds := keys(runs, func(s *Step) []string { return mapKeys(s.SpanKinds) })
+	var kindShare, kindAcc []metric
+	for _, k := range spanKinds {
+		kindShare = append(kindShare, metric{name: k, get: func(s *Step) (float64, bool) {
+			if s.SpanKinds == nil {
+				return 0, false
+			}
+			return validShare(s, s.SpanKinds[k].Masks)
+		}})
+		kindAcc = append(kindAcc, metric{name: k, get: func(s *Step) (float64, bool) {
+			r, ok := s.SpanKinds[k]
+			return r.Accuracy, ok && r.Masks > 0
+		}})
+	}
 
 	acc := []metric{
 		m("predictor strict", func(s *Step) *float64 { return s.Rollout.StrictAccuracy }),
@@ -171,6 +185,8 @@ func panels(runs []*Run) []panel {
 				return validShare(s, float64(s.Rollout.TopSpans[0].Count))
 			}},
 		}},
+		{slug: "span-kinds", title: "Valid masks by labelled kind (share): what the generator chose", fixed01: true, metrics: kindShare, optional: true},
+		{slug: "span-kind-accuracy", title: "Predictor accuracy by labelled kind", fixed01: true, metrics: kindAcc, optional: true},
 		{slug: "mask-counts", title: "Masks per step (count)", zero: true, metrics: []metric{
 			m("proposals", func(s *Step) *float64 { return s.Rollout.Proposals }),
 			m("valid masks", func(s *Step) *float64 { return s.Rollout.ValidMasks }),
