@@ -388,7 +388,21 @@ func splitBody(body []byte, headerLen int64) ([]byte, []byte, error) {
 	return body[:headerLen], body[headerLen:], nil
 }
 
-func strictJSON(b []byte, v any) error {
+// GenerateResponse is the generate extension's answer: text_output, and
+// from pz serve also the ids and log-probs (other servers return text).
+type GenerateResponse struct {
+	ID             string    `json:"id,omitempty"`
+	ModelName      string    `json:"model_name"`
+	ModelVersion   string    `json:"model_version"`
+	TextOutput     string    `json:"text_output"`
+	OutputIDs      []int32   `json:"output_ids,omitempty"`
+	SampleLogProbs []float32 `json:"sample_logprobs,omitempty"`
+	PolicyLogProbs []float32 `json:"policy_logprobs,omitempty"`
+	FinishReason   string    `json:"finish_reason,omitempty"`
+}
+
+// StrictJSON decodes one JSON object, refusing unknown fields.
+func StrictJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -449,7 +463,7 @@ func DecodeHTTPRequest(model, version string, body []byte, headerLen int64) (*In
 		return nil, err
 	}
 	var jr jsonRequest
-	if err := strictJSON(head, &jr); err != nil {
+	if err := StrictJSON(head, &jr); err != nil {
 		return nil, fmt.Errorf("request JSON: %w", err)
 	}
 	ins, err := tensorsFromJSON(jr.Inputs, tail)
