@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	pb "pz/orchestrator/engine/triton/kservepb"
+	pb "pz/internal/kservepb"
 	"pz/orchestrator/engine/triton/wire"
 )
 

@@ -9,7 +9,7 @@
 //     as a BYTES input "stop"). The HTTP generate extension
 //     (POST /v2/models/NAME/generate) serves it too, text or ids in.
 //   - NAME_score, with the contract of pz's ONNX score graph (input_ids,
-//     position_ids, attention_mask, target_ids → log_probs, entropy), so a
+//     position_ids, attention_mask, target_ids → logprobs, entropy), so a
 //     client scores the same way against pz serve and against a Triton
 //     serving that graph with its ONNX Runtime backend.
 //
@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 
+	"pz/models/qwen3"
 	"pz/orchestrator"
 	"pz/orchestrator/engine/triton/wire"
 )
@@ -389,10 +390,10 @@ func genResponse(res orchestrator.GenResult, version int64) *wire.InferResponse 
 	}}
 }
 
-// Score-graph tensor names (pz/models/qwen3's).
+// Score-graph tensor names (the graph's own).
 const (
-	inIDs, inPos, inMask, inTarget = "input_ids", "position_ids", "attention_mask", "target_ids"
-	outLogProbs, outEntropy        = "log_probs", "entropy"
+	inIDs, inPos, inMask, inTarget = qwen3.InputIDs, qwen3.PositionIDs, qwen3.AttentionMask, qwen3.TargetIDs
+	outLogProbs, outEntropy        = qwen3.LogProbs, qwen3.Entropy
 )
 
 func (s *Server) inferScore(ctx context.Context, r *wire.InferRequest) (*wire.InferResponse, error) {

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	pb "pz/orchestrator/engine/triton/kservepb"
+	pb "pz/internal/kservepb"
 )
 
 // Bad requests get protocol errors with a message, never a crash.

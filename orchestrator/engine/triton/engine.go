@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pz/models/qwen3"
 	"pz/orchestrator"
 	"pz/orchestrator/engine/triton/wire"
 )
@@ -486,8 +487,8 @@ func (e *Engine) scoreBatch(ctx context.Context, batch []orchestrator.ScoreReque
 	}
 	sh := []int64{int64(B), int64(T)}
 	req := &wire.InferRequest{Model: e.o.ScoreModel, BinaryOutputs: true, Inputs: []*wire.Tensor{
-		{Name: "input_ids", Datatype: wire.Int64, Shape: sh, Data: ids}, {Name: "position_ids", Datatype: wire.Int64, Shape: sh, Data: pos},
-		{Name: "attention_mask", Datatype: wire.Int64, Shape: sh, Data: mask}, {Name: "target_ids", Datatype: wire.Int64, Shape: sh, Data: tgt}}}
+		{Name: qwen3.InputIDs, Datatype: wire.Int64, Shape: sh, Data: ids}, {Name: qwen3.PositionIDs, Datatype: wire.Int64, Shape: sh, Data: pos},
+		{Name: qwen3.AttentionMask, Datatype: wire.Int64, Shape: sh, Data: mask}, {Name: qwen3.TargetIDs, Datatype: wire.Int64, Shape: sh, Data: tgt}}}
 	var resp *wire.InferResponse
 	err := e.call(ctx, "infer "+e.o.ScoreModel, func(ctx context.Context, t transport) error {
 		var err error
@@ -508,14 +509,14 @@ func (e *Engine) scoreBatch(ctx context.Context, batch []orchestrator.ScoreReque
 		}
 		return f, err
 	}
-	lp, err := get("log_probs")
+	lp, err := get(qwen3.LogProbs)
 	if err != nil {
 		return err
 	}
 	var ent []float32
 	for _, r := range batch {
 		if r.Entropy {
-			if ent, err = get("entropy"); err != nil {
+			if ent, err = get(qwen3.Entropy); err != nil {
 				return err
 			}
 			break

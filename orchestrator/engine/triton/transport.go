@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "pz/orchestrator/engine/triton/kservepb"
+	pb "pz/internal/kservepb"
 	"pz/orchestrator/engine/triton/wire"
 )
 

@@ -7,7 +7,7 @@ import (
 	"math"
 	"strconv"
 
-	pb "pz/orchestrator/engine/triton/kservepb"
+	pb "pz/internal/kservepb"
 )
 
 // HeaderContentLength is the HTTP header of the binary-tensor extension:

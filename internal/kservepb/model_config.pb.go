@@ -2098,7 +2098,7 @@ const file_model_config_proto_rawDesc = "" +
 	"\tTYPE_FP32\x10\v\x12\r\n" +
 	"\tTYPE_FP64\x10\f\x12\x0f\n" +
 	"\vTYPE_STRING\x10\r\x12\r\n" +
-	"\tTYPE_BF16\x10\x0eB(Z&pz/orchestrator/engine/triton/kservepbb\x06proto3"
+	"\tTYPE_BF16\x10\x0eB\x16Z\x14pz/internal/kservepbb\x06proto3"
 
 var (
 	file_model_config_proto_rawDescOnce sync.Once

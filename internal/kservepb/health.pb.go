@@ -179,7 +179,7 @@ const file_health_proto_rawDesc = "" +
 	"\vNOT_SERVING\x10\x02\x12\x13\n" +
 	"\x0fSERVICE_UNKNOWN\x10\x032Z\n" +
 	"\x06Health\x12P\n" +
-	"\x05Check\x12\".grpc.health.v1.HealthCheckRequest\x1a#.grpc.health.v1.HealthCheckResponseB(Z&pz/orchestrator/engine/triton/kservepbb\x06proto3"
+	"\x05Check\x12\".grpc.health.v1.HealthCheckRequest\x1a#.grpc.health.v1.HealthCheckResponseB\x16Z\x14pz/internal/kservepbb\x06proto3"
 
 var (
 	file_health_proto_rawDescOnce sync.Once

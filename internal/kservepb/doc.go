@@ -7,4 +7,4 @@
 // must not also link google.golang.org/grpc/health/grpc_health_v1.
 package kservepb
 
-//go:generate bash ../../../../scripts/gen-kserve.sh
+//go:generate bash ../../scripts/gen-kserve.sh
