@@ -28,9 +28,9 @@ import (
 
 	"pz/export"
 	"pz/internal/atomicfile"
+	pb "pz/internal/kservepb"
 	"pz/models"
 	"pz/models/qwen3"
-	pb "pz/internal/kservepb"
 )
 
 // Options configure a repository.
@@ -104,9 +104,9 @@ func Config(name string, g *export.Graph, o Options) (*pb.ModelConfig, error) {
 		kind = pb.ModelInstanceGroup_KIND_GPU
 	}
 	c := &pb.ModelConfig{Name: name, Backend: "onnxruntime", MaxBatchSize: int32(o.MaxBatch),
-		VersionPolicy:    &pb.ModelVersionPolicy{PolicyChoice: &pb.ModelVersionPolicy_Latest_{Latest: &pb.ModelVersionPolicy_Latest{NumVersions: 1}}},
-		InstanceGroup:    []*pb.ModelInstanceGroup{{Kind: kind, Count: int32(o.Instances)}},
-		SchedulingChoice: &pb.ModelConfig_DynamicBatching{DynamicBatching: &pb.ModelDynamicBatching{MaxQueueDelayMicroseconds: o.QueueDelay}},
+		VersionPolicy:        &pb.ModelVersionPolicy{PolicyChoice: &pb.ModelVersionPolicy_Latest_{Latest: &pb.ModelVersionPolicy_Latest{NumVersions: 1}}},
+		InstanceGroup:        []*pb.ModelInstanceGroup{{Kind: kind, Count: int32(o.Instances)}},
+		SchedulingChoice:     &pb.ModelConfig_DynamicBatching{DynamicBatching: &pb.ModelDynamicBatching{MaxQueueDelayMicroseconds: o.QueueDelay}},
 		DefaultModelFilename: "model.onnx"}
 	for _, v := range g.Inputs() {
 		dt, ok := dtypes[v.DType()]
