@@ -45,6 +45,7 @@ func commands() []*cli.Command {
 		dataCommand(),
 		demoCommand(),
 		exportCommand(),
+		serveCommand(),
 		verifyCommand(),
 		reportCommand(),
 	}

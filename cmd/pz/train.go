@@ -39,9 +39,11 @@ func trainCommand() *cli.Command {
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
 		&cli.IntFlag{Name: "max-batch", Value: 64},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsInitializers), Usage: "engine weight mode: initializers or inputs"},
+		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process) or triton (KServe v2 servers: --endpoint, --triton-repo)"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)
+	flags = append(flags, tritonFlags()...)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -74,11 +76,11 @@ func runTrain(c *cli.Context) error {
 		c.Set("model", start)
 	}
 	start = c.String("model")
-	eng, ck, tok, err := loadEngine(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
+	eng, ck, tok, closeEng, err := openBackend(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
+	defer closeEng()
 	if tok == nil {
 		return fmt.Errorf("train: %s has no tokenizer.json", start)
 	}

@@ -25,6 +25,12 @@ func (p Params) Int(key string, def int64) (int64, error) {
 		return def, nil
 	}
 	switch x := v.(type) {
+	case json.Number:
+		n, err := strconv.ParseInt(x.String(), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parameter %q: %v is not an integer", key, x)
+		}
+		return n, nil
 	case int64:
 		return x, nil
 	case uint64:
@@ -56,6 +62,12 @@ func (p Params) Uint(key string, def uint64) (uint64, error) {
 	switch x := v.(type) {
 	case uint64:
 		return x, nil
+	case json.Number:
+		n, err := strconv.ParseUint(x.String(), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parameter %q: %v is not an unsigned integer", key, x)
+		}
+		return n, nil
 	case string:
 		n, err := strconv.ParseUint(x, 10, 64)
 		if err != nil {
@@ -82,6 +94,12 @@ func (p Params) Float(key string, def float64) (float64, error) {
 	switch x := v.(type) {
 	case float64:
 		return x, nil
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return 0, fmt.Errorf("parameter %q: %v is not a number", key, x)
+		}
+		return f, nil
 	case int64:
 		return float64(x), nil
 	case uint64:
@@ -401,10 +419,12 @@ type GenerateResponse struct {
 	FinishReason   string    `json:"finish_reason,omitempty"`
 }
 
-// StrictJSON decodes one JSON object, refusing unknown fields.
+// StrictJSON decodes one JSON object, refusing unknown fields; numbers
+// in Params stay exact (json.Number: a 64-bit seed survives).
 func StrictJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}

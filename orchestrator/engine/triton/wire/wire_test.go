@@ -38,7 +38,7 @@ func TestRaw(t *testing.T) {
 }
 
 func sample() *InferRequest {
-	return &InferRequest{Model: "m", ID: "7", Params: Params{"max_tokens": int64(4), "temperature": 0.5, "tag": "x"},
+	return &InferRequest{Model: "m", ID: "7", Params: Params{"max_tokens": int64(4), "temperature": 0.5, "tag": "x", "seed": uint64(1<<63 + 5)},
 		Inputs: []*Tensor{
 			{Name: "input_ids", Datatype: Int32, Shape: []int64{1, 3}, Data: []int32{5, 6, 7}},
 			{Name: "stop", Datatype: Bytes, Shape: []int64{1}, Data: [][]byte{[]byte("\n")}},
@@ -65,6 +65,9 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if v, _ := got.Params.Int("max_tokens", 0); v != 4 {
 			t.Errorf("binary %v: max_tokens %v", binary, got.Params["max_tokens"])
+		}
+		if v, _ := got.Params.Uint("seed", 0); v != 1<<63+5 {
+			t.Errorf("binary %v: a 64-bit seed came back as %v", binary, got.Params["seed"])
 		}
 	}
 	m, err := RequestToPB(want)
