@@ -61,6 +61,14 @@ type Completion struct {
 	SampleLogProbs []float32
 	PolicyLogProbs []float32
 	Finish         FinishReason
+	// ServedVersion is the model version a remote server reported for
+	// the completion (0 in-process, where the policy version says it).
+	ServedVersion int64
+	// LogProbsRecomputed: the server returned no log-probs, and
+	// PolicyLogProbs were computed afterwards by scoring the completion
+	// (SampleLogProbs are then the same values: the sampling
+	// distribution was not reported).
+	LogProbsRecomputed bool
 }
 
 // GenResult holds a request's completions in sample order.

@@ -481,4 +481,6 @@ func fillCompletion(row *traj.Row, c Completion, text string) {
 	row.OldLogprobs = c.PolicyLogProbs
 	row.SamplingLogprobs = c.SampleLogProbs
 	row.FinishReason = string(c.Finish)
+	row.ServedVersion = c.ServedVersion
+	row.LogprobsRecomputed = c.LogProbsRecomputed
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 
 	"github.com/urfave/cli/v2"
@@ -12,12 +13,18 @@ import (
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "export",
-		Usage: "write a Hugging Face model folder as an F32 GGUF file (llama.cpp / ollama, architecture qwen3)",
-		Flags: []cli.Flag{
+		Usage: "write a Hugging Face model folder as an F32 GGUF file (llama.cpp / ollama, architecture qwen3) or a Triton model repository",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Required: true, Usage: "model folder (config.json, safetensors, tokenizer.json)"},
-			&cli.StringFlag{Name: "gguf", Required: true, Usage: "GGUF file to write"},
-		},
+			&cli.StringFlag{Name: "gguf", Usage: "GGUF file to write"},
+		}, tritonRepoFlags()...),
 		Action: func(c *cli.Context) error {
+			if c.String("triton-repo") != "" {
+				return exportTritonRepo(c)
+			}
+			if c.String("gguf") == "" {
+				return errors.New("export: give --gguf FILE or --triton-repo REPO")
+			}
 			return qwen3.ExportGGUF(c.Context, qwen3.GGUFOptions{
 				Model: c.String("model"), Out: c.String("gguf"), Logger: slog.Default(),
 			})

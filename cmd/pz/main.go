@@ -46,6 +46,7 @@ func commands() []*cli.Command {
 		dataCommand(),
 		demoCommand(),
 		exportCommand(),
+		serveCommand(),
 		verifyCommand(),
 		reportCommand(),
 	}

@@ -110,30 +110,30 @@ func rolloutCommand() *cli.Command {
 		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for trajectory Parquet files"},
 		&cli.IntFlag{Name: "steps", Value: 1},
 		&cli.StringFlag{Name: "shard", Usage: "i/N: this worker's shard of the data"},
-		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process); triton is planned"},
+		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process) or triton (KServe v2 servers: --endpoint)"},
 		&cli.IntFlag{Name: "max-batch", Value: 64, Usage: "rows decoded together"},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, hostMemoryFlag)
+	flags = append(flags, tritonFlags()...)
 	return &cli.Command{
 		Name:  "rollout",
 		Usage: "run the two-role PretrainZero rollout (or a baseline) and write trajectories",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
-			if b := c.String("backend"); b != "ort" {
-				return fmt.Errorf("--backend %q: only ort is available in this build", b)
-			}
-			if dir, err := resolveModel(c.String("model")); err == nil {
-				if err := checkHostMemory(c, dir, false); err != nil {
-					return fmt.Errorf("rollout: %w", err)
+			if c.String("backend") == "ort" {
+				if dir, err := resolveModel(c.String("model")); err == nil {
+					if err := checkHostMemory(c, dir, false); err != nil {
+						return fmt.Errorf("rollout: %w", err)
+					}
 				}
 			}
-			eng, _, tok, err := loadEngine(c, c.String("model"), engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
+			eng, _, tok, closeEng, err := openBackend(c, c.String("model"), engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 			if err != nil {
 				return err
 			}
-			defer eng.Close()
+			defer closeEng()
 			if tok == nil {
 				return fmt.Errorf("rollout: %s has no tokenizer.json", c.String("model"))
 			}

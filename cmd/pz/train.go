@@ -39,6 +39,7 @@ func trainCommand() *cli.Command {
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
 		&cli.IntFlag{Name: "max-batch", Value: 64},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
+		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process) or triton (KServe v2 servers: --endpoint, --triton-repo)"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, learnFlags()...)
@@ -46,6 +47,7 @@ func trainCommand() *cli.Command {
 	flags = append(flags, saveFlags()...)
 	flags = append(flags, hostMemoryFlag)
 	flags = append(flags, rlvrFlags()...)
+	flags = append(flags, tritonFlags()...)
 	return &cli.Command{
 		Name:  "train",
 		Usage: "the on-policy PretrainZero loop: rollout → learn → in-memory weight sync",
@@ -81,11 +83,11 @@ func runTrain(c *cli.Context) error {
 	if err := checkHostMemory(c, start, true); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	eng, ck, tok, err := loadEngine(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
+	eng, ck, tok, closeEng, err := openBackend(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
+	defer closeEng()
 	if tok == nil {
 		return fmt.Errorf("train: %s has no tokenizer.json", start)
 	}

@@ -47,6 +47,8 @@
 //	occurrences        int32   occurrences of the span counted in the paragraph (all are masked unless OneMask)
 //	generate_seconds   float32 wall time of the generation batch that produced the row
 //	created_unix_ms    int64
+//	served_version     int64   model version a remote server (pz serve, Triton) reported for the row; 0 in-process
+//	logprobs_recomputed bool   the server returned no log-probs; old_logprobs were recomputed by scoring
 //
 // The file's key-value metadata holds pz.traj.schema_version and, from the
 // rollout, pz.run_id, pz.reward_config, pz.mask_options, pz.templates (JSON)
@@ -126,6 +128,9 @@ type Row struct {
 
 	GenerateSeconds float32 `parquet:"generate_seconds" json:"generate_seconds"`
 	CreatedUnixMs   int64   `parquet:"created_unix_ms" json:"created_unix_ms"`
+
+	ServedVersion      int64 `parquet:"served_version" json:"served_version,omitempty"`
+	LogprobsRecomputed bool  `parquet:"logprobs_recomputed" json:"logprobs_recomputed,omitempty"`
 }
 
 // LearnColumns are the columns pz learn reads; the first three are required.
