@@ -63,14 +63,16 @@ func learnOptions(c *cli.Context, totalSteps int) learn.Options {
 
 func learnCommand() *cli.Command {
 	flags := append(ortFlags(), threadsFlag,
-		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder to start from"},
-		&cli.StringSliceFlag{Name: "in", Required: true, Usage: "trajectory files, globs or folders (Parquet or JSONL)"},
-		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for checkpoint-<step>/"},
+		&cli.StringFlag{Name: "model", Usage: "model folder to start from (required)"},
+		&cli.StringSliceFlag{Name: "in", Usage: "trajectory files, globs or folders, Parquet or JSONL (required)"},
+		&cli.StringFlag{Name: "out", Usage: "output folder for checkpoint-<step>/ and run.yaml (required)"},
 		&cli.IntFlag{Name: "mini-batches", Value: 1, Usage: "optimizer steps per rollout step"},
 		&cli.Int64Flag{Name: "max-staleness", Value: -1, Usage: "skip rows whose policy_version is more than K behind (-1: off)"},
 		&cli.IntFlag{Name: "keep-last", Value: 3},
 		&cli.IntFlag{Name: "save-every", Value: 0, Usage: "checkpoint every N optimizer steps (0: at the end)"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint under --out"},
+		overwriteFlag,
+		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override), e.g. a run's run.yaml"},
 	)
 	flags = append(flags, learnFlags()...)
 	return &cli.Command{
@@ -78,6 +80,15 @@ func learnCommand() *cli.Command {
 		Usage: "GRPO gradient steps on trajectory files; writes HF checkpoints",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "model", "in", "out"); err != nil {
+				return err
+			}
+			if err := startRun(c, true); err != nil {
+				return err
+			}
 			rt, err := initRuntime(c)
 			if err != nil {
 				return err

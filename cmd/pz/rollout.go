@@ -96,14 +96,15 @@ func openData(c *cli.Context, path, split string, seed uint64) (*data.Stream, er
 
 func rolloutCommand() *cli.Command {
 	flags := append(ortFlags(), threadsFlag,
-		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder (with tokenizer.json)"},
+		&cli.StringFlag{Name: "model", Usage: "model folder with tokenizer.json (required)"},
 		&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "pz data prepare output, or JSONL/Parquet/text files"},
-		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for trajectory Parquet files"},
+		&cli.StringFlag{Name: "out", Usage: "output folder for trajectory Parquet files and run.yaml (required)"},
 		&cli.IntFlag{Name: "steps", Value: 1},
 		&cli.StringFlag{Name: "shard", Usage: "i/N: this worker's shard of the data"},
 		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process); triton is planned"},
 		&cli.IntFlag{Name: "max-batch", Value: 64, Usage: "rows decoded together"},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsInitializers), Usage: "how weights reach the graphs: initializers or inputs"},
+		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override), e.g. a run's run.yaml"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	return &cli.Command{
@@ -111,6 +112,17 @@ func rolloutCommand() *cli.Command {
 		Usage: "run the two-role PretrainZero rollout (or a baseline) and write trajectories",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "model", "out"); err != nil {
+				return err
+			}
+			// A rerun continues from the worker's rollout-state file, so the
+			// folder is not guarded like train's; each worker records its flags.
+			if err := writeRunConfig(c, c.String("out"), rolloutConfigFile(c.String("shard"))); err != nil {
+				return err
+			}
 			if b := c.String("backend"); b != "ort" {
 				return fmt.Errorf("--backend %q: only ort is available in this build", b)
 			}

@@ -27,7 +27,7 @@ func trainCommand() *cli.Command {
 		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override)"},
 		&cli.StringFlag{Name: "model", Usage: "model folder to start from"},
 		&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "pz data prepare output, or raw files"},
-		&cli.StringFlag{Name: "out", Required: true, Usage: "run folder: metrics.jsonl, checkpoints, trajectories"},
+		&cli.StringFlag{Name: "out", Usage: "run folder: metrics.jsonl, checkpoints, trajectories, run.yaml (required)"},
 		&cli.IntFlag{Name: "steps", Value: 2000},
 		&cli.StringFlag{Name: "shard", Usage: "i/N: this worker's shard of the data"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 50},
@@ -37,6 +37,7 @@ func trainCommand() *cli.Command {
 		&cli.IntFlag{Name: "eval-max-tokens", Value: 16},
 		&cli.BoolFlag{Name: "write-trajectories", Value: true, Usage: "keep each step's rollout as Parquet"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
+		overwriteFlag,
 		&cli.IntFlag{Name: "max-batch", Value: 64},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsInitializers), Usage: "engine weight mode: initializers or inputs"},
 	)
@@ -48,6 +49,15 @@ func trainCommand() *cli.Command {
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "out"); err != nil {
+				return err
+			}
+			if done, err := resumeDone(c); done || err != nil {
+				return err
+			}
+			if err := startRun(c, true); err != nil {
 				return err
 			}
 			return runTrain(c)
@@ -282,9 +292,11 @@ func evalTableCommand() *cli.Command {
 
 func pretrainCommand() *cli.Command {
 	flags := append(ortFlags(), threadsFlag,
-		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder to start from (e.g. pz init-model output)"},
+		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override), e.g. a run's run.yaml"},
+		&cli.StringFlag{Name: "model", Usage: "model folder to start from, e.g. pz init-model output (required)"},
 		&cli.StringFlag{Name: "data", Value: "data/sample"},
-		&cli.StringFlag{Name: "out", Required: true},
+		&cli.StringFlag{Name: "out", Usage: "run folder: the final checkpoint and run.yaml (required)"},
+		overwriteFlag,
 		&cli.IntFlag{Name: "steps", Value: 1000},
 		&cli.DurationFlag{Name: "budget", Value: 0, Usage: "stop after this long (e.g. 5m)"},
 		&cli.IntFlag{Name: "batch", Value: 16, Usage: "sequences per step"},
@@ -304,6 +316,15 @@ func pretrainCommand() *cli.Command {
 		Usage: "next-token pretraining on plain, cloze and mask-proposal texts (the same learner, cross-entropy loss)",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "model", "out"); err != nil {
+				return err
+			}
+			if err := startRun(c, false); err != nil {
+				return err
+			}
 			rt, err := initRuntime(c)
 			if err != nil {
 				return err
