@@ -283,3 +283,46 @@ func TestTrainRunFolderGuard(t *testing.T) {
 		t.Errorf("the new run has %d steps, want 1", len(got))
 	}
 }
+
+// TestDefaultsOutsideTheCheckout: from a folder that is not a checkout,
+// pz train with the default --data uses the corpus embedded in the binary
+// (copied once to the per-user cache).
+func TestDefaultsOutsideTheCheckout(t *testing.T) {
+	exporttest.Runtime(t)
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	lib, err := filepath.Abs(filepath.Join(repoRoot(), ".cache", "ort", "current", "libonnxruntime.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lib); err != nil {
+		t.Skip("no ORT library in the checkout's cache")
+	}
+	work, cache := t.TempDir(), t.TempDir()
+	run := func(args ...string) string {
+		cmd := pzCmd(args...)
+		cmd.Dir = work
+		cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+cache, "PZ_ORT_LIB="+lib)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("pz %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("init-model", "--preset", "tiny", "--out", "m")
+	args := trainArgs("m", "r", 1)
+	for i, a := range args {
+		if a == "--data" {
+			args = append(args[:i:i], args[i+2:]...) // the default
+			break
+		}
+	}
+	run(args...)
+	if got := losses(t, filepath.Join(work, "r")); len(got) != 1 {
+		t.Fatalf("%d steps, want 1", len(got))
+	}
+	if m, _ := filepath.Glob(filepath.Join(cache, "pz", "sample-*", "train.jsonl")); len(m) != 1 {
+		t.Errorf("embedded corpus not in the user cache: %v", m)
+	}
+}

@@ -91,6 +91,9 @@ func openData(c *cli.Context, path, split string, seed uint64) (*data.Stream, er
 	if err != nil {
 		return nil, fmt.Errorf("--shard: %w", err)
 	}
+	if path, err = samplePath(path); err != nil {
+		return nil, err
+	}
 	return data.Open(c.Context, path, data.OpenOptions{Shard: sh, Split: split, Seed: seed})
 }
 
