@@ -163,7 +163,7 @@ func rolloutCommand() *cli.Command {
 					gen += res.GenSeconds
 					pred += res.PredSeconds
 					st := res.Stats
-					fmt.Fprintf(c.App.ErrWriter, "step %d: %d completions, %d tokens (%.0f tok/s); valid masks %d/%d, accuracy %.3f, stop-word share %.2f, distinct spans %d\n",
+					bar.Printf("step %d: %d completions, %d tokens (%.0f tok/s); valid masks %d/%d, accuracy %.3f, stop-word share %.2f, distinct spans %d",
 						step, res.Completions, res.Tokens, float64(res.Tokens)/math.Max(res.GenSeconds+res.PredSeconds, 1e-9),
 						st.ValidMasks, st.Proposals, st.StrictAccuracy, st.StopWordShare, st.DistinctSpans)
 				},

@@ -147,9 +147,16 @@ func runTrain(c *cli.Context) error {
 	t.OnStep = func(m orchestrator.StepMetrics) {
 		bar.Add(1)
 		st := m.Rollout
-		fmt.Fprintf(c.App.ErrWriter, "step %d: r_gen %.3f r_pred %.3f acc %.3f valid %d/%d stop-words %.2f distinct %d | loss %.4g grad %.3g | %.1fs (gen %.1f pred %.1f learn %.1f sync %.2f)\n",
+		upd := fmt.Sprintf("loss %.4g grad %.3g", m.Learn.Loss, m.Learn.GradNorm)
+		if m.Learn.Skipped != "" {
+			upd = "update skipped (" + m.Learn.Skipped + ")"
+		}
+		bar.Printf("step %d: r_gen %.3f r_pred %.3f acc %.3f valid %d/%d stop-words %.2f distinct %d | %s | %.1fs (gen %.1f pred %.1f learn %.1f sync %.2f)",
 			m.Step, st.Generator.RewardMean, st.Predictor.RewardMean, st.StrictAccuracy, st.ValidMasks, st.Proposals,
-			st.StopWordShare, st.DistinctSpans, m.Learn.Loss, m.Learn.GradNorm, m.StepSeconds, m.GenSeconds, m.PredSeconds, m.LearnSeconds, m.SyncSeconds)
+			st.StopWordShare, st.DistinctSpans, upd, m.StepSeconds, m.GenSeconds, m.PredSeconds, m.LearnSeconds, m.SyncSeconds)
+		if m.Eval != nil {
+			bar.Printf("step %d held-out eval: %s", m.Step, evalLine(m.Eval))
+		}
 	}
 	err = t.Run(c.Context)
 	bar.Stop()
@@ -362,6 +369,7 @@ func pretrainCommand() *cli.Command {
 			}
 			bar := newProgress("pretrain", "steps", 1)
 			bar.SetTotal(int64(c.Int("steps")))
+			bar.SetBudget(c.Duration("budget"))
 			tokens, t0 := 0, time.Now()
 			last := time.Now()
 			steps, err := orchestrator.Pretrain(c.Context, l, tok, src, orchestrator.PretrainOptions{
@@ -374,7 +382,7 @@ func pretrainCommand() *cli.Command {
 					tokens += m.Tokens
 					if time.Since(last) > 10*time.Second || m.Step == 0 {
 						last = time.Now()
-						fmt.Fprintf(c.App.ErrWriter, "pretrain step %d: loss %.4f (ppl %.1f) lr %.3g, %.0f tokens/s\n",
+						bar.Printf("pretrain step %d: loss %.4f (ppl %.1f) lr %.3g, %.0f tokens/s",
 							m.Step, m.Loss, math.Exp(m.Loss), m.LR, float64(tokens)/time.Since(t0).Seconds())
 					}
 				},
