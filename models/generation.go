@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // GenerationConfigFile is the Hugging Face file that tells generate()
@@ -54,3 +55,7 @@ func writeGenerationConfig(dir string, cfg *Config) error {
 	}
 	return os.WriteFile(p, append(b, '\n'), 0o644)
 }
+
+// TokenizerFiles are the files SaveCheckpoint copies from
+// SaveOptions.TokenizerFrom when they exist.
+func TokenizerFiles() []string { return slices.Clone(tokenizerFiles) }

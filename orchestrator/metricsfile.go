@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"pz/internal/atomicfile"
 )
@@ -55,6 +56,25 @@ func trimMetrics(path string, from int64) error {
 	}
 	if err := atomicfile.WriteFile(path, keep.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// removeStaleTemps deletes the temporary files (".<name>.tmp*", the
+// pattern of internal/atomicfile) that a killed process left in the run
+// folder's own directories: they are never complete and nothing reads
+// them. The folder belongs to this run, so no live writer can own them.
+func removeStaleTemps(dirs ...string) error {
+	for _, d := range dirs {
+		m, err := filepath.Glob(filepath.Join(d, ".*.tmp*"))
+		if err != nil {
+			return err
+		}
+		for _, p := range m {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("remove a killed run's temporary file: %w", err)
+			}
+		}
 	}
 	return nil
 }

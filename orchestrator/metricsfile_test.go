@@ -58,3 +58,24 @@ func TestTrimMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveStaleTemps: a killed writer's temporary files go, complete
+// files and other hidden files stay.
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "trajectories")
+	os.MkdirAll(filepath.Join(dir, ".checkpoint-3.tmp123"), 0o755)
+	for _, f := range []string{".metrics.jsonl.tmp1", "metrics.jsonl", ".keep", "trajectories/.step-000001.parquet.tmp9", "trajectories/step-000000.parquet"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
+		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
+	}
+	if err := removeStaleTemps(dir, sub, filepath.Join(dir, "absent")); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]bool{".checkpoint-3.tmp123": false, ".metrics.jsonl.tmp1": false, "metrics.jsonl": true, ".keep": true,
+		"trajectories/.step-000001.parquet.tmp9": false, "trajectories/step-000000.parquet": true} {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != want {
+			t.Errorf("%s: present %v, want %v", f, err == nil, want)
+		}
+	}
+}

@@ -136,6 +136,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if err := os.MkdirAll(t.Opts.Out, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	if err := removeStaleTemps(t.Opts.Out, filepath.Join(t.Opts.Out, "trajectories")); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	metrics := filepath.Join(t.Opts.Out, "metrics.jsonl")
 	if err := trimMetrics(metrics, t.Learner.StepCount()); err != nil {
 		return fmt.Errorf("train: %w", err)

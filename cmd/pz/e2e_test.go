@@ -233,13 +233,7 @@ func TestLearnGeneratorEntropyCoef(t *testing.T) {
 // does nothing (status 0); --overwrite moves the old run aside first. The
 // kill test above checks that a resumed run's metrics stay in order.
 func TestTrainRunFolderGuard(t *testing.T) {
-	exporttest.Runtime(t)
-	if testing.Short() {
-		t.Skip("end-to-end run")
-	}
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model")
-	pz(t, "init-model", "--preset", "tiny", "--out", model, "--seed", "5")
+	dir, model := tinyModel(t)
 	run := filepath.Join(dir, "run")
 	pz(t, trainArgs(model, run, 2)...)
 	before, err := os.ReadFile(filepath.Join(run, "metrics.jsonl"))
@@ -325,4 +319,35 @@ func TestDefaultsOutsideTheCheckout(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(cache, "pz", "sample-*", "train.jsonl")); len(m) != 1 {
 		t.Errorf("embedded corpus not in the user cache: %v", m)
 	}
+}
+
+// TestResumedCheckpointsKeepTheTokenizer: a run resumed from its own
+// checkpoint with --keep-last 1 still writes tokenizer.json into every new
+// checkpoint after the one it resumed from is pruned (found by
+// scripts/drill.sh: they had none, and the next resume failed).
+func TestResumedCheckpointsKeepTheTokenizer(t *testing.T) {
+	dir, model := tinyModel(t)
+	run := filepath.Join(dir, "run")
+	keep1 := func(steps int) []string { return append(trainArgs(model, run, steps), "--keep-last", "1") }
+	pz(t, keep1(1)...)
+	pz(t, append(keep1(3), "--resume")...)
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "generation_config.json"} {
+		if _, err := os.Stat(filepath.Join(run, "checkpoint-3", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// tinyModel skips without ORT or in -short, and writes a tiny-preset model
+// into a new temporary folder.
+func tinyModel(t *testing.T) (dir, model string) {
+	t.Helper()
+	exporttest.Runtime(t)
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir = t.TempDir()
+	model = filepath.Join(dir, "model")
+	pz(t, "init-model", "--preset", "tiny", "--out", model, "--seed", "5")
+	return dir, model
 }

@@ -106,6 +106,11 @@ func learnCommand() *cli.Command {
 			if start, err = resolveModel(start); err != nil {
 				return err
 			}
+			tokDir, cleanup, err := snapshotTokenizer(start)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
 			ck, err := models.LoadCheckpoint(start)
 			if err != nil {
 				return err
@@ -126,7 +131,7 @@ func learnCommand() *cli.Command {
 			sum, err := orchestrator.LearnFiles(c.Context, l, orchestrator.LearnRunOptions{
 				Inputs: c.StringSlice("in"), Out: c.String("out"), MiniBatches: c.Int("mini-batches"),
 				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
-				TokenizerFrom: start, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
+				TokenizerFrom: tokDir, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
 				OnStep: func(m learn.Metrics) {
 					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.6g grad_norm %.4g clip_frac %.3f mismatch %.4f tokens %d (%.0f tok/s)%s\n",
 						m.Step, m.Loss, m.GradNorm, m.ClipFrac, m.Mismatch, m.Tokens, m.TokPerSec, skipped(m.Skipped))

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"pz/internal/atomicfile"
+	"pz/models"
 	"pz/orchestrator/learn"
 )
 
@@ -199,4 +200,31 @@ func requireFlags(c *cli.Context, names ...string) error {
 		return nil
 	}
 	return usageError("%s: missing %s (see pz %s --help)", c.Command.Name, strings.Join(missing, ", "), c.Command.Name)
+}
+
+// snapshotTokenizer copies the tokenizer files of a model folder into a
+// new temporary folder, returned with its cleanup. Checkpoints copy their
+// tokenizer from it: a run resumed from its own checkpoint-N would otherwise
+// copy from a folder that --keep-last prunes while the run goes on, and
+// every checkpoint after the pruning would have no tokenizer.json.
+func snapshotTokenizer(dir string) (string, func(), error) {
+	tmp, err := os.MkdirTemp("", "pz-tokenizer")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	for _, n := range models.TokenizerFiles() {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, n), b, 0o644)
+		}
+		if err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("tokenizer of %s: %w", dir, err)
+		}
+	}
+	return tmp, cleanup, nil
 }

@@ -84,6 +84,11 @@ func runTrain(c *cli.Context) error {
 		c.Set("model", start)
 	}
 	start = c.String("model")
+	tokDir, cleanup, err := snapshotTokenizer(start)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	eng, ck, tok, err := loadEngine(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 	if err != nil {
 		return err
@@ -118,7 +123,7 @@ func runTrain(c *cli.Context) error {
 	t := &orchestrator.Trainer{Rollout: r, Learner: l, Engine: eng, Data: src,
 		Opts: orchestrator.TrainOptions{Out: out, Steps: steps, Paragraphs: c.Int("paragraphs"),
 			CheckpointEvery: c.Int("checkpoint-every"), KeepLast: c.Int("keep-last"), EvalEvery: c.Int("eval-every"),
-			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model")}}
+			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: tokDir}}
 	if c.Int("eval-every") > 0 {
 		held, err := openData(c, c.String("data"), data.SplitHeldout, 0)
 		if err != nil {
