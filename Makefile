@@ -8,7 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BENCH   ?= .
 PKG     ?= ./...
 
-.PHONY: setup build test demo experiment experiment-bios bench vet fmt clean
+.PHONY: setup build test demo experiment experiment-bios bench vet fmt clean fuzz drill
 
 setup: ## fetch and verify the ONNX Runtime CPU library into .cache/ort
 	bash scripts/setup-ort.sh
@@ -34,6 +34,20 @@ experiment-bios: setup build ## synthetic biographies: 4 arms x 3 seeds on a cor
 
 bench: setup ## Go benchmarks (figures are read, never asserted)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKG)
+
+# Every fuzz target for FUZZTIME each (not part of test). A failure writes
+# its input to the package's testdata/fuzz/<Target>/, which then runs in
+# every `go test` as a regression case: commit it with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./models/safetensors:FuzzParseHeader ./models/safetensors:FuzzOpenIndex ./models/gguf:FuzzParse \
+	./models:FuzzParseConfig ./orchestrator/traj:FuzzReadFile ./data:FuzzReadDocuments ./cmd/pz:FuzzTrainConfig \
+	./models/tokenizer:FuzzEncode ./orchestrator/task:FuzzCompletion ./orchestrator/sample:FuzzSample
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+drill: build ## interruption drill: kill and resume pz train, compare bit for bit (scripts/drill.sh)
+	PZ=./$(BIN) bash scripts/drill.sh
 
 clean:
 	rm -rf bin

@@ -130,6 +130,9 @@ func SaveCheckpoint(dir string, cfg *Config, weights map[string][]float32, opts 
 				return err
 			}
 		}
+		if err := writeGenerationConfig(tmp, cfg); err != nil {
+			return err
+		}
 		names := make([]string, 0, len(opts.Extra))
 		for n := range opts.Extra {
 			names = append(names, n)

@@ -177,7 +177,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if err := os.MkdirAll(t.Opts.Out, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	mf, err := os.OpenFile(filepath.Join(t.Opts.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err := removeStaleTemps(t.Opts.Out, filepath.Join(t.Opts.Out, "trajectories")); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	metrics := filepath.Join(t.Opts.Out, "metrics.jsonl")
+	if err := trimMetrics(metrics, t.Learner.StepCount()); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	mf, err := os.OpenFile(metrics, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

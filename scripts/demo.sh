@@ -20,7 +20,7 @@ DATA=${DATA:-data/sample}
 start=$(date +%s)
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - start ))" "$*"; }
 
-# A rerun starts afresh: pz train appends to an existing run's metrics.
+# A rerun starts afresh (pz train refuses a non-empty --out without --resume or --overwrite).
 if [ -e "$RUN/.pz-demo" ]; then echo "removing the previous demo run in $RUN"; rm -rf "$RUN"; fi
 mkdir -p "$RUN" && touch "$RUN/.pz-demo"
 say "1/6 tokenizer: byte-level BPE, 2,048 tokens, trained on $DATA (special tokens [mask], \\mask{, \\boxed{, <|endoftext|>)"

@@ -26,7 +26,7 @@ DATA=${DATA:-data/sample}
 BASE_FROM=${BASE_FROM:-}
 start=$(date +%s)
 say() { printf '\n== [%5ds] %s\n' "$(( $(date +%s) - start ))" "$*"; }
-# A rerun starts afresh: pz train appends to an existing run's metrics.
+# A rerun starts afresh (pz train refuses a non-empty --out without --resume or --overwrite).
 if [ -e "$RUN/.pz-experiment" ]; then echo "removing the previous experiment run in $RUN"; rm -rf "$RUN"; fi
 mkdir -p "$RUN" && touch "$RUN/.pz-experiment"
 

@@ -6,7 +6,7 @@ import (
 	"sort"
 
 	"github.com/urfave/cli/v2"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // applyConfig reads a YAML file whose keys are the command's own flag

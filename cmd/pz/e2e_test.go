@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,8 +114,20 @@ func TestTrainKilledAndResumedIsBitExact(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	// Make the kill land between a step's metrics line and its checkpoint,
+	// whatever the timing was: the steps after checkpoint-1 are redone.
+	os.RemoveAll(filepath.Join(killed, "checkpoint-2"))
+	os.WriteFile(filepath.Join(killed, "latest"), []byte("checkpoint-1\n"), 0o644)
+	f, _ := os.OpenFile(filepath.Join(killed, "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0o644)
+	f.WriteString(`{"step":1,"learn":{"loss":7}}` + "\n" + `{"step":2,"lea`)
+	f.Close()
 	pz(t, append(trainArgs(model, killed, steps), "--resume")...)
 
+	if b, err := os.ReadFile(filepath.Join(killed, "metrics.jsonl")); err != nil {
+		t.Fatal(err)
+	} else if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != steps {
+		t.Errorf("metrics.jsonl of the resumed run has %d lines, want %d (steps redone after the kill must not repeat)", len(lines), steps)
+	}
 	want, got := losses(t, full), losses(t, killed)
 	if want[steps-1] == 0 {
 		t.Fatalf("the run did not learn anything (loss and grad norm 0): the test would prove nothing")
@@ -213,4 +226,128 @@ func TestLearnGeneratorEntropyCoef(t *testing.T) {
 	if !same(onPred, plain) {
 		t.Error("predictor rows with --generator-entropy-coef: not the plain step")
 	}
+}
+
+// TestTrainRunFolderGuard: a second pz train into a finished run is
+// refused (status 2, nothing changed); --resume past --steps says so and
+// does nothing (status 0); --overwrite moves the old run aside first. The
+// kill test above checks that a resumed run's metrics stay in order.
+func TestTrainRunFolderGuard(t *testing.T) {
+	dir, model := tinyModel(t)
+	run := filepath.Join(dir, "run")
+	pz(t, trainArgs(model, run, 2)...)
+	before, err := os.ReadFile(filepath.Join(run, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(args ...string) (int, string) {
+		out, err := pzCmd(args...).CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	code, out := status(trainArgs(model, run, 2)...)
+	if code != 2 || !strings.Contains(out, "--resume") || !strings.Contains(out, "--overwrite") {
+		t.Errorf("train into a finished run: status %d, output %q; want 2 and advice", code, out)
+	}
+	code, out = status(append(trainArgs(model, run, 1), "--resume")...)
+	if code != 0 || !strings.Contains(out, "already at step 2") || strings.Contains(out, "percent") {
+		t.Errorf("resume past --steps: status %d, output %q", code, out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(run, "metrics.jsonl")); string(after) != string(before) {
+		t.Error("a refused or finished run changed metrics.jsonl")
+	}
+	if _, err := os.Stat(filepath.Join(run, RunConfigFile)); err != nil {
+		t.Errorf("no run.yaml: %v", err)
+	}
+	pz(t, append(trainArgs(model, run, 1), "--overwrite")...)
+	asides, _ := filepath.Glob(run + ".old-*")
+	if len(asides) != 1 {
+		t.Fatalf("asides %v", asides)
+	}
+	if old, _ := os.ReadFile(filepath.Join(asides[0], "metrics.jsonl")); string(old) != string(before) {
+		t.Error("the old run was not kept intact")
+	}
+	if got := losses(t, run); len(got) != 1 {
+		t.Errorf("the new run has %d steps, want 1", len(got))
+	}
+}
+
+// TestDefaultsOutsideTheCheckout: from a folder that is not a checkout,
+// pz train with the default --data uses the corpus embedded in the binary
+// (copied once to the per-user cache).
+func TestDefaultsOutsideTheCheckout(t *testing.T) {
+	exporttest.Runtime(t)
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	lib, err := filepath.Abs(filepath.Join(repoRoot(), ".cache", "ort", "current", "libonnxruntime.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lib); err != nil {
+		t.Skip("no ORT library in the checkout's cache")
+	}
+	work, cache := t.TempDir(), t.TempDir()
+	run := func(args ...string) string {
+		cmd := pzCmd(args...)
+		cmd.Dir = work
+		cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+cache, "PZ_ORT_LIB="+lib)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("pz %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("init-model", "--preset", "tiny", "--out", "m")
+	args := trainArgs("m", "r", 1)
+	for i, a := range args {
+		if a == "--data" {
+			args = append(args[:i:i], args[i+2:]...) // the default
+			break
+		}
+	}
+	run(args...)
+	if got := losses(t, filepath.Join(work, "r")); len(got) != 1 {
+		t.Fatalf("%d steps, want 1", len(got))
+	}
+	if m, _ := filepath.Glob(filepath.Join(cache, "pz", "sample-*", "train.jsonl")); len(m) != 1 {
+		t.Errorf("embedded corpus not in the user cache: %v", m)
+	}
+}
+
+// TestResumedCheckpointsKeepTheTokenizer: a run resumed from its own
+// checkpoint with --keep-last 1 still writes tokenizer.json into every new
+// checkpoint after the one it resumed from is pruned (found by
+// scripts/drill.sh: they had none, and the next resume failed).
+func TestResumedCheckpointsKeepTheTokenizer(t *testing.T) {
+	dir, model := tinyModel(t)
+	run := filepath.Join(dir, "run")
+	keep1 := func(steps int) []string { return append(trainArgs(model, run, steps), "--keep-last", "1") }
+	pz(t, keep1(1)...)
+	pz(t, append(keep1(3), "--resume")...)
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "generation_config.json"} {
+		if _, err := os.Stat(filepath.Join(run, "checkpoint-3", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// tinyModel skips without ORT or in -short, and writes a tiny-preset model
+// into a new temporary folder.
+func tinyModel(t *testing.T) (dir, model string) {
+	t.Helper()
+	exporttest.Runtime(t)
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir = t.TempDir()
+	model = filepath.Join(dir, "model")
+	pz(t, "init-model", "--preset", "tiny", "--out", model, "--seed", "5")
+	return dir, model
 }

@@ -66,9 +66,9 @@ func learnOptions(c *cli.Context, totalSteps int) learn.Options {
 
 func learnCommand() *cli.Command {
 	flags := append(ortFlags(), threadsFlag,
-		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder to start from"},
-		&cli.StringSliceFlag{Name: "in", Required: true, Usage: "trajectory files, globs or folders (Parquet or JSONL)"},
-		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for checkpoint-<step>/"},
+		&cli.StringFlag{Name: "model", Usage: "model folder to start from (required)"},
+		&cli.StringSliceFlag{Name: "in", Usage: "trajectory files, globs or folders, Parquet or JSONL (required)"},
+		&cli.StringFlag{Name: "out", Usage: "output folder for checkpoint-<step>/ and run.yaml (required)"},
 		&cli.IntFlag{Name: "mini-batches", Value: 1, Usage: "optimizer steps per rollout step and epoch, rows shuffled with --seed"},
 		ppoEpochsFlag,
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the shuffle across mini-batches"},
@@ -76,6 +76,8 @@ func learnCommand() *cli.Command {
 		&cli.IntFlag{Name: "keep-last", Value: 3},
 		&cli.IntFlag{Name: "save-every", Value: 0, Usage: "checkpoint every N optimizer steps (0: at the end)"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint under --out"},
+		overwriteFlag,
+		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override), e.g. a run's run.yaml"},
 	)
 	flags = append(flags, learnFlags()...)
 	flags = append(flags, saveFlags()...)
@@ -84,6 +86,15 @@ func learnCommand() *cli.Command {
 		Usage: "GRPO gradient steps on trajectory files; writes HF checkpoints",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "model", "in", "out"); err != nil {
+				return err
+			}
+			if err := startRun(c, true); err != nil {
+				return err
+			}
 			rt, err := initRuntime(c)
 			if err != nil {
 				return err
@@ -101,6 +112,11 @@ func learnCommand() *cli.Command {
 			if start, err = resolveModel(start); err != nil {
 				return err
 			}
+			tokDir, cleanup, err := snapshotTokenizer(start)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
 			ck, err := models.LoadCheckpoint(start)
 			if err != nil {
 				return err
@@ -128,7 +144,7 @@ func learnCommand() *cli.Command {
 				PPOEpochs: c.Int("ppo-epochs"), Seed: c.Uint64("seed"),
 				SaveDType: sdt, NoFinalOptimizer: !c.Bool("final-optimizer"),
 				MaxStaleness: c.Int64("max-staleness"), KeepLast: c.Int("keep-last"), SaveEvery: c.Int("save-every"),
-				TokenizerFrom: start, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
+				TokenizerFrom: tokDir, Version: version, GeneratorEntropyCoef: c.Float64("generator-entropy-coef"),
 				OnStep: func(m learn.Metrics) {
 					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.6g grad_norm %.4g clip_frac %.3f mismatch %.4f tokens %d (%.0f tok/s)%s\n",
 						m.Step, m.Loss, m.GradNorm, m.ClipFrac, m.Mismatch, m.Tokens, m.TokPerSec, skipped(m.Skipped))

@@ -70,6 +70,10 @@ func newApp() *cli.App {
 		},
 		Commands:        commands(),
 		HideHelpCommand: true,
+		// Errors come back to run, which prints them and picks the exit
+		// status; urfave's default handler would os.Exit past the deferred
+		// cleanups.
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 }
 

@@ -5,10 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"pz/orchestrator"
 )
 
 // progress reports a long operation's progress: a one-line bar with rate
@@ -24,6 +27,12 @@ type progress struct {
 
 	done  atomic.Int64
 	total atomic.Int64
+	// budget, when positive, caps the ETA: the run stops by then.
+	budget atomic.Int64
+
+	// mu orders the bar's redraws and Printf's lines on w, so a log line
+	// never lands glued to the end of the bar.
+	mu sync.Mutex
 
 	w        io.Writer
 	tty      bool
@@ -70,6 +79,23 @@ func (p *progress) SetTotal(n int64) { p.total.Store(n) }
 // Add records n more units done.
 func (p *progress) Add(n int64) { p.done.Add(n) }
 
+// SetBudget caps the ETA at what is left of a wall-time budget (0: none).
+func (p *progress) SetBudget(d time.Duration) { p.budget.Store(int64(d)) }
+
+// Printf writes one line to the progress stream: on a terminal the bar is
+// cleared first and redrawn after, so the line stands on its own.
+func (p *progress) Printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	fmt.Fprintf(p.w, strings.TrimSuffix(format, "\n")+"\n", args...)
+	if p.tty {
+		p.draw(false)
+	}
+}
+
 func (p *progress) loop() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.interval)
@@ -94,25 +120,22 @@ func (p *progress) Stop() {
 }
 
 func (p *progress) report(final bool) {
-	done, total := p.done.Load(), p.total.Load()
-	elapsed := p.now().Sub(p.start)
 	if p.tty {
-		line := renderProgress(p.label, p.unit, p.scale, done, total, elapsed, 30)
-		end := ""
-		if final {
-			end = "\n"
-		}
-		fmt.Fprintf(p.w, "\r%s\x1b[K%s", line, end)
+		p.mu.Lock()
+		p.draw(final)
+		p.mu.Unlock()
 		return
 	}
+	done, total := p.done.Load(), p.total.Load()
+	elapsed := p.now().Sub(p.start)
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(done) / p.scale / s
 	}
-	args := []any{"done", fmt.Sprintf("%.1f %s", float64(done)/p.scale, p.unit), "rate", fmt.Sprintf("%.1f %s/s", rate, p.unit), "elapsed", elapsed.Round(time.Second).String()}
+	args := []any{"done", amount(done, p.scale, p.unit), "rate", fmt.Sprintf("%.1f %s/s", rate, p.unit), "elapsed", elapsed.Round(time.Second).String()}
 	if total > 0 {
-		args = append(args, "total", fmt.Sprintf("%.1f %s", float64(total)/p.scale, p.unit), "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(total)))
-		if eta, ok := etaOf(done, total, elapsed); ok && !final {
+		args = append(args, "total", amount(total, p.scale, p.unit), "percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(total)))
+		if eta, ok := p.eta(done, total, elapsed); ok && !final {
 			args = append(args, "eta", formatDuration(eta))
 		}
 	}
@@ -121,6 +144,46 @@ func (p *progress) report(final bool) {
 		msg += " done"
 	}
 	p.log.Info(msg, args...)
+}
+
+// draw redraws the bar (p.mu held).
+func (p *progress) draw(final bool) {
+	done, total := p.done.Load(), p.total.Load()
+	elapsed := p.now().Sub(p.start)
+	line := renderProgress(p.label, p.unit, p.scale, done, total, elapsed, 30)
+	if b := time.Duration(p.budget.Load()); b > 0 && total > 0 {
+		if eta, ok := p.eta(done, total, elapsed); ok {
+			if i := strings.LastIndex(line, " ETA "); i >= 0 {
+				line = line[:i] + " ETA " + formatDuration(eta)
+			}
+		}
+	}
+	end := ""
+	if final {
+		end = "\n"
+	}
+	fmt.Fprintf(p.w, "\r%s\x1b[K%s", line, end)
+}
+
+// eta is etaOf capped by the budget, when one is set.
+func (p *progress) eta(done, total int64, elapsed time.Duration) (time.Duration, bool) {
+	eta, ok := etaOf(done, total, elapsed)
+	if b := time.Duration(p.budget.Load()); b > 0 {
+		left := max(b-elapsed, 0)
+		if !ok || left < eta {
+			return left, true
+		}
+	}
+	return eta, ok
+}
+
+// amount prints a count: whole units as integers (76/400 steps), scaled
+// ones with one decimal (4.5 MB).
+func amount(n int64, scale float64, unit string) string {
+	if scale == 1 {
+		return fmt.Sprintf("%d %s", n, unit)
+	}
+	return fmt.Sprintf("%.1f %s", float64(n)/scale, unit)
 }
 
 // etaOf estimates the time left at the average rate so far.
@@ -166,7 +229,11 @@ func renderProgress(label, unit string, scale float64, done, total int64, elapse
 			b.WriteString(">")
 			b.WriteString(strings.Repeat(" ", width-fill-1))
 		}
-		fmt.Fprintf(&b, "] %5.1f%% %.1f/%.1f %s %.1f %s/s", 100*frac, float64(done)/scale, float64(total)/scale, unit, rate, unit)
+		if scale == 1 {
+			fmt.Fprintf(&b, "] %5.1f%% %d/%d %s %.1f %s/s", 100*frac, done, total, unit, rate, unit)
+		} else {
+			fmt.Fprintf(&b, "] %5.1f%% %.1f/%.1f %s %.1f %s/s", 100*frac, float64(done)/scale, float64(total)/scale, unit, rate, unit)
+		}
 		if eta, ok := etaOf(done, total, elapsed); ok {
 			b.WriteString(" ETA ")
 			b.WriteString(formatDuration(eta))
@@ -175,6 +242,22 @@ func renderProgress(label, unit string, scale float64, done, total int64, elapse
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, " %.1f %s %.1f %s/s", float64(done)/scale, unit, rate, unit)
+	fmt.Fprintf(&b, " %s %.1f %s/s", amount(done, scale, unit), rate, unit)
 	return b.String()
+}
+
+// evalLine is a held-out evaluation on one console line:
+// "single 12.5% [9.1, 16.9] n=200; multi ...", kinds in name order.
+func evalLine(r *orchestrator.EvalReport) string {
+	kinds := make([]string, 0, len(r.Kinds))
+	for k := range r.Kinds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		kr := r.Kinds[k]
+		parts = append(parts, fmt.Sprintf("%s %.1f%% [%.1f, %.1f] n=%d", k, 100*kr.Accuracy, 100*kr.Low, 100*kr.High, kr.N))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestProgressLogsWhenNotATerminal(t *testing.T) {
 		t.Errorf("wrote to the terminal stream: %q", out.String())
 	}
 	s := logs.String()
-	if strings.Count(s, "\n") != 1 || !strings.Contains(s, `msg="prepare done"`) || !strings.Contains(s, `done="10.0 passages"`) || !strings.Contains(s, "percent=100.0") {
+	if strings.Count(s, "\n") != 1 || !strings.Contains(s, `msg="prepare done"`) || !strings.Contains(s, `done="10 passages"`) || !strings.Contains(s, "percent=100.0") {
 		t.Errorf("log = %q", s)
 	}
 	var tty bytes.Buffer
@@ -70,5 +71,38 @@ func TestProgressLogsWhenNotATerminal(t *testing.T) {
 	q.Stop()
 	if !strings.HasPrefix(tty.String(), "\rx [") || !strings.HasSuffix(tty.String(), "\x1b[K\n") {
 		t.Errorf("tty output %q", tty.String())
+	}
+}
+
+// TestProgressConsole: step counts are integers, a log line printed while
+// the bar is up stands on its own line with the bar redrawn after it, and
+// the ETA never exceeds what is left of --budget.
+func TestProgressConsole(t *testing.T) {
+	if got, want := renderProgress("train", "steps", 1, 76, 400, 76*time.Second, 10), "train [=>        ]  19.0% 76/400 steps 1.0 steps/s ETA 5:24"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	var tty bytes.Buffer
+	p := startProgress("train", "steps", 1, &tty, true, time.Hour, slog.Default())
+	p.SetTotal(400)
+	p.Add(76)
+	p.report(false)
+	p.Printf("step %d: loss %.2f", 76, 5.46)
+	p.Stop()
+	out := tty.String()
+	if !strings.Contains(out, "\r\x1b[Kstep 76: loss 5.46\n\rtrain [") {
+		t.Errorf("the log line is not on its own line between bar redraws: %q", out)
+	}
+	start := time.Unix(0, 0)
+	q := startProgress("pretrain", "steps", 1, io.Discard, false, time.Hour, slog.Default())
+	defer q.Stop()
+	q.start, q.now = start, func() time.Time { return start.Add(60 * time.Second) }
+	q.SetBudget(90 * time.Second)
+	// 10 of 1000 steps in 60 s would be 99 min at this rate; the budget
+	// ends the run in 30 s.
+	if eta, ok := q.eta(10, 1000, 60*time.Second); !ok || eta != 30*time.Second {
+		t.Errorf("eta with budget = %v, %v; want 30s", eta, ok)
+	}
+	if eta, _ := q.eta(990, 1000, 60*time.Second); eta >= 30*time.Second {
+		t.Errorf("eta near the end = %v, want the rate's, under the budget", eta)
 	}
 }

@@ -100,19 +100,23 @@ func openData(c *cli.Context, path, split string, seed uint64) (*data.Stream, er
 	if err != nil {
 		return nil, fmt.Errorf("--shard: %w", err)
 	}
+	if path, err = samplePath(path); err != nil {
+		return nil, err
+	}
 	return data.Open(c.Context, path, data.OpenOptions{Shard: sh, Split: split, Seed: seed})
 }
 
 func rolloutCommand() *cli.Command {
 	flags := append(ortFlags(), threadsFlag,
-		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder (with tokenizer.json)"},
+		&cli.StringFlag{Name: "model", Usage: "model folder with tokenizer.json (required)"},
 		&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "pz data prepare output, or JSONL/Parquet/text files"},
-		&cli.StringFlag{Name: "out", Required: true, Usage: "output folder for trajectory Parquet files"},
+		&cli.StringFlag{Name: "out", Usage: "output folder for trajectory Parquet files and run.yaml (required)"},
 		&cli.IntFlag{Name: "steps", Value: 1},
 		&cli.StringFlag{Name: "shard", Usage: "i/N: this worker's shard of the data"},
 		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process) or triton (KServe v2 servers: --endpoint)"},
 		&cli.IntFlag{Name: "max-batch", Value: 64, Usage: "rows decoded together"},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
+		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override), e.g. a run's run.yaml"},
 	)
 	flags = append(flags, rolloutFlags()...)
 	flags = append(flags, hostMemoryFlag)
@@ -122,6 +126,17 @@ func rolloutCommand() *cli.Command {
 		Usage: "run the two-role PretrainZero rollout (or a baseline) and write trajectories",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "model", "out"); err != nil {
+				return err
+			}
+			// A rerun continues from the worker's rollout-state file, so the
+			// folder is not guarded like train's; each worker records its flags.
+			if err := writeRunConfig(c, c.String("out"), rolloutConfigFile(c.String("shard"))); err != nil {
+				return err
+			}
 			if c.String("backend") == "ort" {
 				if dir, err := resolveModel(c.String("model")); err == nil {
 					if err := checkHostMemory(c, dir, false); err != nil {
@@ -163,7 +178,7 @@ func rolloutCommand() *cli.Command {
 					gen += res.GenSeconds
 					pred += res.PredSeconds
 					st := res.Stats
-					fmt.Fprintf(c.App.ErrWriter, "step %d: %d masks, %d completions, %d tokens (%.0f tok/s); valid masks %d/%d, accuracy %.3f, stop-word share %.2f, distinct spans %d\n",
+					bar.Printf("step %d: %d masks, %d completions, %d tokens (%.0f tok/s); valid masks %d/%d, accuracy %.3f, stop-word share %.2f, distinct spans %d",
 						step, res.Masks, res.Completions, res.Tokens, float64(res.Tokens)/math.Max(res.GenSeconds+res.PredSeconds, 1e-9),
 						st.ValidMasks, st.Proposals, st.StrictAccuracy, st.StopWordShare, st.DistinctSpans)
 				},

@@ -17,13 +17,21 @@ func tokenizeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "tokenize",
 		Usage: `read {"text": ...} JSONL lines on stdin, write {"ids": [...]} lines in the same order (never adds BOS/EOS)`,
+		Description: "Like transformers' tokenizer(text), added tokens in the text (<|endoftext|>, \\mask{, ...) are\n" +
+			"matched as one id each; --plain tokenizes the text as plain text instead.",
 		Flags: []cli.Flag{
 			tokenizerFlag(),
-			&cli.BoolFlag{Name: "special", Usage: "match every added token of tokenizer.json as one id (Hugging Face's default); without it the text is plain text"},
+			&cli.BoolFlag{Name: "plain", Usage: "plain text: added tokens in the text are not matched (Hugging Face's split_special_tokens)"},
+			// The default since added tokens are matched by default; kept so
+			// that older scripts still run.
+			&cli.BoolFlag{Name: "special", Hidden: true},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("plain") && c.Bool("special") {
+				return usageError("tokenize: --plain and --special contradict each other (added tokens are matched by default)")
+			}
 			return tokenizer.RunTokenize(c.Context, tokenizer.TokenizeOptions{
-				Tokenizer: c.String("tokenizer"), Special: c.Bool("special"), In: c.App.Reader, Out: c.App.Writer,
+				Tokenizer: c.String("tokenizer"), Special: !c.Bool("plain"), In: c.App.Reader, Out: c.App.Writer,
 			})
 		},
 	}

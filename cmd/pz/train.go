@@ -27,7 +27,7 @@ func trainCommand() *cli.Command {
 		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override)"},
 		&cli.StringFlag{Name: "model", Usage: "model folder to start from"},
 		&cli.StringFlag{Name: "data", Value: "data/sample", Usage: "pz data prepare output, or raw files"},
-		&cli.StringFlag{Name: "out", Required: true, Usage: "run folder: metrics.jsonl, checkpoints, trajectories"},
+		&cli.StringFlag{Name: "out", Usage: "run folder: metrics.jsonl, checkpoints, trajectories, run.yaml (required)"},
 		&cli.IntFlag{Name: "steps", Value: 2000},
 		&cli.StringFlag{Name: "shard", Usage: "i/N: this worker's shard of the data"},
 		&cli.IntFlag{Name: "checkpoint-every", Value: 50},
@@ -37,6 +37,7 @@ func trainCommand() *cli.Command {
 		&cli.IntFlag{Name: "eval-max-tokens", Value: 0, Usage: "new tokens per held-out answer (0: --pred-max-tokens, the rollout's)"},
 		&cli.BoolFlag{Name: "write-trajectories", Value: true, Usage: "keep each step's rollout as Parquet"},
 		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in --out"},
+		overwriteFlag,
 		&cli.IntFlag{Name: "max-batch", Value: 64},
 		&cli.StringFlag{Name: "weights", Value: string(engine.WeightsAuto), Usage: "how weights reach the engine's graphs: initializers (prepacked, < 2 GB), inputs, or auto (initializers when they fit)"},
 		&cli.StringFlag{Name: "backend", Value: "ort", Usage: "ort (in-process) or triton (KServe v2 servers: --endpoint, --triton-repo)"},
@@ -54,6 +55,15 @@ func trainCommand() *cli.Command {
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "out"); err != nil {
+				return err
+			}
+			if done, err := resumeDone(c); done || err != nil {
+				return err
+			}
+			if err := startRun(c, true); err != nil {
 				return err
 			}
 			return runTrain(c)
@@ -83,6 +93,11 @@ func runTrain(c *cli.Context) error {
 	if err := checkHostMemory(c, start, true); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	tokDir, cleanup, err := snapshotTokenizer(start)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	eng, ck, tok, closeEng, err := openBackend(c, start, engine.Options{MaxBatch: c.Int("max-batch"), Weights: engine.WeightMode(c.String("weights"))})
 	if err != nil {
 		return err
@@ -126,7 +141,7 @@ func runTrain(c *cli.Context) error {
 	t := &orchestrator.Trainer{Rollout: r, Task: task, Learner: l, Engine: eng, Data: src,
 		Opts: orchestrator.TrainOptions{Out: out, Steps: steps, Paragraphs: c.Int("paragraphs"),
 			CheckpointEvery: c.Int("checkpoint-every"), KeepLast: c.Int("keep-last"), EvalEvery: c.Int("eval-every"),
-			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: c.String("model"), Update: uo,
+			WriteTrajectories: c.Bool("write-trajectories"), TokenizerFrom: tokDir, Update: uo,
 			SaveDType: sdt, NoFinalOptimizer: !c.Bool("final-optimizer")}}
 	if c.Int("eval-every") > 0 {
 		held, err := openData(c, c.String("data"), data.SplitHeldout, 0)
@@ -160,9 +175,16 @@ func runTrain(c *cli.Context) error {
 			return
 		}
 		st := m.Rollout
-		fmt.Fprintf(c.App.ErrWriter, "step %d: r_gen %.3f r_pred %.3f acc %.3f valid %d/%d stop-words %.2f distinct %d | loss %.4g grad %.3g | %.1fs (gen %.1f pred %.1f learn %.1f sync %.2f)\n",
+		upd := fmt.Sprintf("loss %.4g grad %.3g", m.Learn.Loss, m.Learn.GradNorm)
+		if m.Learn.Skipped != "" {
+			upd = "update skipped (" + m.Learn.Skipped + ")"
+		}
+		bar.Printf("step %d: r_gen %.3f r_pred %.3f acc %.3f valid %d/%d stop-words %.2f distinct %d | %s | %.1fs (gen %.1f pred %.1f learn %.1f sync %.2f)",
 			m.Step, st.Generator.RewardMean, st.Predictor.RewardMean, st.StrictAccuracy, st.ValidMasks, st.Proposals,
-			st.StopWordShare, st.DistinctSpans, m.Learn.Loss, m.Learn.GradNorm, m.StepSeconds, m.GenSeconds, m.PredSeconds, m.LearnSeconds, m.SyncSeconds)
+			st.StopWordShare, st.DistinctSpans, upd, m.StepSeconds, m.GenSeconds, m.PredSeconds, m.LearnSeconds, m.SyncSeconds)
+		if m.Eval != nil {
+			bar.Printf("step %d held-out eval: %s", m.Step, evalLine(m.Eval))
+		}
 	}
 	err = t.Run(c.Context)
 	bar.Stop()
@@ -318,9 +340,11 @@ func evalTableCommand() *cli.Command {
 
 func pretrainCommand() *cli.Command {
 	flags := append(ortFlags(), threadsFlag,
-		&cli.StringFlag{Name: "model", Required: true, Usage: "model folder to start from (e.g. pz init-model output)"},
+		&cli.StringFlag{Name: "config", Usage: "YAML file of flag values (keys are flag names; flags override), e.g. a run's run.yaml"},
+		&cli.StringFlag{Name: "model", Usage: "model folder to start from, e.g. pz init-model output (required)"},
 		&cli.StringFlag{Name: "data", Value: "data/sample"},
-		&cli.StringFlag{Name: "out", Required: true},
+		&cli.StringFlag{Name: "out", Usage: "run folder: the final checkpoint and run.yaml (required)"},
+		overwriteFlag,
 		&cli.IntFlag{Name: "steps", Value: 1000},
 		&cli.DurationFlag{Name: "budget", Value: 0, Usage: "stop after this long (e.g. 5m)"},
 		&cli.IntFlag{Name: "batch", Value: 16, Usage: "sequences per step"},
@@ -340,6 +364,15 @@ func pretrainCommand() *cli.Command {
 		Usage: "next-token pretraining on plain, cloze and mask-proposal texts (the same learner, cross-entropy loss)",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := applyConfig(c, c.String("config")); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "model", "out"); err != nil {
+				return err
+			}
+			if err := startRun(c, false); err != nil {
+				return err
+			}
 			rt, err := initRuntime(c)
 			if err != nil {
 				return err
@@ -378,6 +411,7 @@ func pretrainCommand() *cli.Command {
 			}
 			bar := newProgress("pretrain", "steps", 1)
 			bar.SetTotal(int64(c.Int("steps")))
+			bar.SetBudget(c.Duration("budget"))
 			tokens, t0 := 0, time.Now()
 			last := time.Now()
 			steps, err := orchestrator.Pretrain(c.Context, l, tok, src, orchestrator.PretrainOptions{
@@ -390,7 +424,7 @@ func pretrainCommand() *cli.Command {
 					tokens += m.Tokens
 					if time.Since(last) > 10*time.Second || m.Step == 0 {
 						last = time.Now()
-						fmt.Fprintf(c.App.ErrWriter, "pretrain step %d: loss %.4f (ppl %.1f) lr %.3g, %.0f tokens/s\n",
+						bar.Printf("pretrain step %d: loss %.4f (ppl %.1f) lr %.3g, %.0f tokens/s",
 							m.Step, m.Loss, math.Exp(m.Loss), m.LR, float64(tokens)/time.Since(t0).Seconds())
 					}
 				},

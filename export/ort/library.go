@@ -38,7 +38,7 @@ var cachePaths = map[string]string{
 
 // setupHints says how to get a library, per device.
 var setupHints = map[string]string{
-	DeviceCPU: "run `make setup` (or `bash scripts/setup-ort.sh`), or set " +
+	DeviceCPU: "run `make setup` (or `bash scripts/setup-ort.sh`; `--user` for the per-user cache), or set " +
 		LibraryEnv + " to an ONNX Runtime " + MinVersion + "+ libonnxruntime.so",
 	DeviceCUDA: "run `bash scripts/setup-ort-cuda.sh`, or set " + LibraryEnv +
 		" to a CUDA-enabled ONNX Runtime " + MinVersion + "+ libonnxruntime.so " +
@@ -79,7 +79,10 @@ func parseDevice(d string) (string, error) {
 // $PZ_ORT_LIB, else the cache that scripts/setup-ort.sh fills
 // (.cache/ort/current/libonnxruntime.so), looked for in the working directory
 // and its parents up to the one holding go.mod, then next to the running
-// executable (<exe dir>/../.cache/...). It only finds the file; CheckLibrary
+// executable (<exe dir>/../.cache/...), then in the per-user cache
+// ($XDG_CACHE_HOME/pz/ort/current/..., else ~/.cache/pz/ort/current/...,
+// filled by `scripts/setup-ort.sh --user`) so that an installed pz finds it
+// from any directory. It only finds the file; CheckLibrary
 // and Init check that it is a usable ONNX Runtime.
 func FindLibrary(flagPath string) (string, error) {
 	return FindDeviceLibrary(DeviceCPU, flagPath)
@@ -102,14 +105,32 @@ func FindDeviceLibrary(device, flagPath string) (string, error) {
 		return filepath.Abs(c.path)
 	}
 	var tried []string
+	cands := make([]string, 0, 4)
 	for _, root := range searchRoots() {
-		p := filepath.Join(root, rel)
+		cands = append(cands, filepath.Join(root, rel))
+	}
+	if p := userCachePath(rel); p != "" {
+		cands = append(cands, p)
+	}
+	for _, p := range cands {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		tried = append(tried, p)
 	}
 	return "", fmt.Errorf("%w (looked in %s): %s", ErrLibraryNotFound, strings.Join(tried, ", "), setupHints[device])
+}
+
+// userCachePath is where `scripts/setup-ort.sh --user` puts the library
+// for use outside a checkout: rel (.cache/ort/...) under the per-user
+// cache, $XDG_CACHE_HOME/pz/ort/... or ~/.cache/pz/ort/... ("" when there
+// is no home directory).
+func userCachePath(rel string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "pz", strings.TrimPrefix(filepath.ToSlash(rel), ".cache/"))
 }
 
 // searchRoots lists the directories whose .cache may hold the library: the

@@ -30,9 +30,13 @@ func TestFindLibrary(t *testing.T) {
 	envLib := touch(t, filepath.Join(t.TempDir(), "env.so"))
 	empty := t.TempDir()
 	touch(t, filepath.Join(empty, "go.mod"))
+	userCache := t.TempDir()
+	userLib := touch(t, filepath.Join(userCache, "pz/ort/current/libonnxruntime.so"))
+	noCache := t.TempDir()
 
 	tests := []struct {
 		name, dir, device, flag, env string
+		xdg                          string // $XDG_CACHE_HOME; "" = an empty one
 		want                         string // path, or "" for an error
 		errHas                       []string
 	}{
@@ -45,6 +49,9 @@ func TestFindLibrary(t *testing.T) {
 		{name: "missing env file", dir: repo, env: "/nonexistent/lib.so", errHas: []string{"PZ_ORT_LIB=/nonexistent/lib.so", "setup-ort.sh"}},
 		{name: "nothing anywhere", dir: filepath.Join(empty), errHas: []string{"ONNX Runtime library not found", empty, "make setup", "bash scripts/setup-ort.sh", "PZ_ORT_LIB"}},
 		{name: "nothing for cuda", dir: empty, device: DeviceCUDA, errHas: []string{"setup-ort-cuda.sh"}},
+		{name: "per-user cache outside a checkout", dir: empty, xdg: userCache, want: userLib},
+		{name: "the checkout's cache before the user's", dir: repo, xdg: userCache, want: cached},
+		{name: "no cuda in the user cache", dir: empty, device: DeviceCUDA, xdg: userCache, errHas: []string{filepath.Join(userCache, "pz/ort/cuda/libonnxruntime.so")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +60,11 @@ func TestFindLibrary(t *testing.T) {
 			}
 			t.Chdir(tt.dir)
 			t.Setenv(LibraryEnv, tt.env)
+			xdg := tt.xdg
+			if xdg == "" {
+				xdg = noCache
+			}
+			t.Setenv("XDG_CACHE_HOME", xdg)
 			dev := tt.device
 			if dev == "" {
 				dev = DeviceCPU

@@ -2,8 +2,10 @@ package qwen3
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -145,5 +147,51 @@ func TestGGUFTokenizerQwen3(t *testing.T) {
 	}
 	if info.EOS != 151643 || info.BOS != -1 {
 		t.Errorf("eos %d bos %d, want 151643 and none", info.EOS, info.BOS)
+	}
+}
+
+// TestInitModelPadToken: init-model's folder names the preset tokenizer's
+// own <|pad|> as pad token in tokenizer_config.json, config.json and
+// generation_config.json, with the id the tokenizer gives it.
+func TestInitModelPadToken(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m")
+	if _, err := InitModel(InitOptions{Preset: "tiny", Out: out, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad, ok := tok.TokenID(PadToken)
+	if !ok {
+		t.Fatal("the tiny preset tokenizer has no <|pad|>")
+	}
+	eos, _ := tok.EOS()
+	var tc struct {
+		PadToken string `json:"pad_token"`
+	}
+	var gc, cc struct {
+		Pad *int32 `json:"pad_token_id"`
+		EOS *int32 `json:"eos_token_id"`
+	}
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"tokenizer_config.json", &tc}, {"generation_config.json", &gc}, {"config.json", &cc}} {
+		b, err := os.ReadFile(filepath.Join(out, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, f.v); err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+	}
+	if tc.PadToken != PadToken {
+		t.Errorf("tokenizer_config.json pad_token %q, want %q", tc.PadToken, PadToken)
+	}
+	for name, c := range map[string]struct{ Pad, EOS *int32 }{"config.json": {cc.Pad, cc.EOS}, "generation_config.json": {gc.Pad, gc.EOS}} {
+		if c.Pad == nil || *c.Pad != pad || c.EOS == nil || *c.EOS != eos {
+			t.Errorf("%s: pad %v eos %v, want %d and %d", name, c.Pad, c.EOS, pad, eos)
+		}
 	}
 }

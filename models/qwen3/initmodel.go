@@ -29,6 +29,9 @@ type InitOptions struct {
 // EndOfText is the end-of-sequence token of the preset tokenizers.
 const EndOfText = "<|endoftext|>"
 
+// PadToken is the padding token of the preset tokenizers.
+const PadToken = "<|pad|>"
+
 // InitModel writes a randomly initialised model folder in Hugging Face
 // layout: config.json, model.safetensors, tokenizer.json and
 // tokenizer_config.json.
@@ -79,8 +82,21 @@ func InitModel(o InitOptions) (*models.Config, error) {
 	if len(cfg.EOSTokenIDs) > 0 {
 		eos = tok.TokenString(int32(cfg.EOSTokenIDs[0]))
 	}
+	// The pad token is the tokenizer's own <|pad|> when it has one (the
+	// preset tokenizers do), else end of text as transformers falls back;
+	// config.json and generation_config.json carry its id.
+	pad := eos
+	if _, ok := tok.TokenID(PadToken); ok {
+		pad = PadToken
+	}
+	if id, ok := tok.TokenID(pad); ok {
+		if cfg.Extra == nil {
+			cfg.Extra = map[string]json.RawMessage{}
+		}
+		cfg.Extra[models.PadTokenKey] = json.RawMessage(fmt.Sprint(id))
+	}
 	tc, _ := json.MarshalIndent(map[string]any{
-		"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": eos, "pad_token": eos,
+		"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": eos, "pad_token": pad,
 		"model_max_length": cfg.MaxPositionEmbeddings, "clean_up_tokenization_spaces": false,
 	}, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "tokenizer_config.json"), tc, 0o644); err != nil {

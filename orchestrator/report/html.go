@@ -170,6 +170,9 @@ func summaryTable(b *strings.Builder, runs []*Run) {
 		fmt.Fprintf(b, "<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td></tr>\n",
 			esc(r.Name), esc(last.Mode), len(r.Steps), last.Step, acc, valid, stopShare, distinct, skipped,
 			(time.Duration(wall * float64(time.Second))).Round(time.Second))
+		if r.Warning != "" {
+			fmt.Fprintf(b, "<tr><td class=\"l\"></td><td class=\"l warn\" colspan=\"9\">%s</td></tr>\n", esc(r.Warning))
+		}
 	}
 	b.WriteString("</table>\n")
 }

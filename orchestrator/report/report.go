@@ -52,6 +52,9 @@ type Run struct {
 	Steps []Step
 	// Eval is the run folder's eval.json, when there is one.
 	Eval *Eval
+	// Warning, when set, says why the run's curves cannot be trusted as
+	// one run (steps out of order: two runs written into one folder).
+	Warning string
 }
 
 // Comparison is the format of comparison.json: held-out accuracy per arm
@@ -94,7 +97,10 @@ func Load(opts Options) ([]*Run, []*Comparison, error) {
 		if len(steps) == 0 {
 			log.Warn("report: no steps yet", "file", file)
 		}
-		r := &Run{Dir: dir, Steps: steps}
+		r := &Run{Dir: dir, Steps: steps, Warning: stepOrder(steps)}
+		if r.Warning != "" {
+			log.Warn("report: "+r.Warning, "file", file)
+		}
 		ev, err := readEval(filepath.Join(dir, "eval.json"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("report: %w", err)
@@ -309,4 +315,17 @@ func Watch(ctx context.Context, opts Options, every time.Duration, onWrite func(
 		case <-t.C:
 		}
 	}
+}
+
+// stepOrder returns "" when the steps of a metrics file strictly increase,
+// and otherwise a description of the first place they do not: the mark of
+// two runs written into one folder, whose curves overlay each other.
+func stepOrder(steps []Step) string {
+	for i := 1; i < len(steps); i++ {
+		if steps[i].Step <= steps[i-1].Step {
+			return fmt.Sprintf("steps not increasing: record %d is step %d after step %d (several runs mixed in one folder?)",
+				i+1, steps[i].Step, steps[i-1].Step)
+		}
+	}
+	return ""
 }

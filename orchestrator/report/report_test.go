@@ -416,3 +416,35 @@ func TestSmoothing(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedRunsAreFlagged: a metrics file whose steps go back (a second
+// run written into a finished run's folder) is shown with a warning in the
+// summary table and logged; an orderly one is not.
+func TestMixedRunsAreFlagged(t *testing.T) {
+	for _, tc := range []struct {
+		name, metrics, want string
+	}{
+		{"orderly", "{\"step\":0}\n{\"step\":1}\n{\"step\":2}\n", ""},
+		{"restarted", "{\"step\":0}\n{\"step\":1}\n{\"step\":2}\n{\"step\":0}\n{\"step\":1}\n", "record 4 is step 0 after step 2"},
+		{"repeated", "{\"step\":0}\n{\"step\":1}\n{\"step\":1}\n", "record 3 is step 1 after step 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeRun(t, filepath.Join(t.TempDir(), "run"), tc.metrics)
+			var log bytes.Buffer
+			res, err := Generate(context.Background(), Options{RunDirs: []string{dir}, NoPNG: true, Log: quietLog(&log)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := os.ReadFile(res.HTML)
+			if tc.want == "" {
+				if strings.Contains(string(page), "steps not increasing") || strings.Contains(log.String(), "steps not increasing") {
+					t.Fatalf("an orderly run was flagged:\n%s", log.String())
+				}
+				return
+			}
+			if !strings.Contains(string(page), tc.want) || !strings.Contains(log.String(), tc.want) {
+				t.Fatalf("want %q in the page and the log; log:\n%s", tc.want, log.String())
+			}
+		})
+	}
+}
