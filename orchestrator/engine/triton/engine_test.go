@@ -55,13 +55,7 @@ func newFixture(t *testing.T, token string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(hl)
-	t.Cleanup(func() { hs.Close() })
+	httpURL := serveHTTP(t, srv)
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +63,22 @@ func newFixture(t *testing.T, token string) *fixture {
 	gs := srv.NewGRPC()
 	go gs.Serve(gl)
 	t.Cleanup(gs.Stop)
-	f.srv, f.http, f.grpc = srv, "http://"+hl.Addr().String(), "grpc://"+gl.Addr().String()
+	f.srv, f.http, f.grpc = srv, httpURL, "grpc://"+gl.Addr().String()
 	return f
+}
+
+// serveHTTP serves srv's HTTP handler on a loopback port until the test
+// ends and returns its URL.
+func serveHTTP(tb testing.TB, srv *serve.Server) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(l)
+	tb.Cleanup(func() { hs.Close() })
+	return "http://" + l.Addr().String()
 }
 
 func client(t *testing.T, o triton.Options) *triton.Engine {

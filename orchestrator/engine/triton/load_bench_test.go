@@ -2,8 +2,6 @@ package triton_test
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,14 +71,8 @@ func BenchmarkLoopbackLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(l)
-	defer hs.Close()
-	cl, err := triton.New(triton.Options{Endpoints: []string{"http://" + l.Addr().String()}, MaxInFlight: clients})
+	url := serveHTTP(b, srv)
+	cl, err := triton.New(triton.Options{Endpoints: []string{url}, MaxInFlight: clients})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,15 +164,9 @@ func BenchmarkReload(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(l)
-	defer hs.Close()
+	url := serveHTTP(b, srv)
 	var write time.Duration
-	cl, err := triton.New(triton.Options{Endpoints: []string{"http://" + l.Addr().String()},
+	cl, err := triton.New(triton.Options{Endpoints: []string{url},
 		Publish: func(ctx context.Context, w map[string][]float32, v int64) error {
 			t0 := time.Now()
 			err := tritonrepo.WriteVersion(ctx, ro, cfg, w, v)
